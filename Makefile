@@ -1,0 +1,39 @@
+# smtp_mail: Oracle UTL_SMTP for PostgreSQL (PGXS)
+
+EXTENSION = smtp_mail
+EXTVERSION = 1.0
+
+MODULE_big = smtp_mail
+OBJS = \
+	src/module.o \
+	src/proto.o \
+	src/sasl.o \
+	src/transport.o \
+	src/tls.o \
+	src/wallet.o \
+	src/conn.o \
+	src/auth.o \
+	src/acl_match.o \
+	src/acl.o \
+	src/utl_smtp.o \
+	src/diagnostics.o
+
+DATA = $(EXTENSION)--$(EXTVERSION).sql
+PGFILEDESC = "smtp_mail - Oracle UTL_SMTP over OpenSSL"
+
+REGRESS = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))
+REGRESS_OPTS = --inputdir=. --load-extension=$(EXTENSION)
+
+SHLIB_LINK = -lssl -lcrypto
+PG_CFLAGS = -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers $(if $(CI),-Werror) $(EXTRA_CFLAGS)
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+.PHONY: unit fuzz
+unit:
+	$(MAKE) -C test/unit check
+
+fuzz:
+	$(MAKE) -C test/fuzz run FUZZ_SECONDS=$(or $(FUZZ_SECONDS),10)
