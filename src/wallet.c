@@ -13,6 +13,7 @@
  */
 #include "smtp_mail.h"
 
+#include <limits.h>
 #include <sys/stat.h>
 
 #include <openssl/err.h>
@@ -188,7 +189,7 @@ path_under_roots(const char *path, const char *roots)
 
 	for (tok = strtok_r(copy, ":", &save); tok; tok = strtok_r(NULL, ":", &save))
 	{
-		char		root[MAXPGPATH];
+		char		root[PATH_MAX];
 		size_t		n;
 
 		if (realpath(tok, root) == NULL)
@@ -551,7 +552,7 @@ SmtpWallet *
 smtp_wallet_open(const char *wallet_path, const char *password)
 {
 	const char *given = wallet_path;
-	char		canon[MAXPGPATH];
+	char		canon[PATH_MAX];
 	const char *dir;
 	WalletListing listing;
 	unsigned char digest[32];
