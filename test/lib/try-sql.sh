@@ -2,6 +2,7 @@
 # Run one SQL file against a fresh test bed (for trying things by hand):
 #   bash test/lib/try-sql.sh file.sql
 # The test database has pgtap, dblink, smtp_mail, the t.* helpers and the smtp_test.* settings.
+cd "$(dirname "$0")/../.." || exit 1
 source test/lib/testbed.sh
 trap testbed_stop EXIT
 testbed_start >/dev/null || exit 1
