@@ -1407,7 +1407,7 @@ body_encode_pieces(const BodyCase *c, const size_t *cuts, int ncuts,
 			n = smtp_body_encode(&enc, p, rem, &consumed, buf, outsize);
 			assert_true(consumed <= rem);
 			assert_true(n <= outsize);
-			assert_true(n >= consumed && n <= 2 * consumed);
+			assert_true(n <= 2 * consumed);
 			assert_true(guard_intact(buf + outsize, sizeof(buf) - outsize));
 			if (rem > 0)
 				assert_true(consumed > 0);
@@ -1622,8 +1622,8 @@ body_partial_consumption_stops_before_a_byte_that_does_not_fit(void **state)
 	assert_int_equal(consumed, 2);
 	assert_bytes_equal(out, n, LIT("ab"));
 	n = smtp_body_encode(&enc, LIT("\ncd"), &consumed, out, sizeof(out));
-	assert_int_equal(consumed, 2);
-	assert_bytes_equal(out, n, LIT("\r\nc"));
+	assert_int_equal(consumed, 1);
+	assert_bytes_equal(out, n, LIT("\r\n"));
 }
 
 static void
@@ -1663,13 +1663,13 @@ body_counts_bytes_in_and_out(void **state)
 	(void) state;
 	smtp_body_init(&enc);
 	n = smtp_body_encode(&enc, LIT(".a\nb"), &consumed, out, sizeof(out));
-	assert_int_equal(n, 7);		/* "..a\r\nb" */
+	assert_int_equal(n, 6);		/* "..a\r\nb" */
 	assert_true(enc.bytes_in == 4);
-	assert_true(enc.bytes_out == 7);
+	assert_true(enc.bytes_out == 6);
 	n = smtp_body_finish(&enc, out);
 	assert_int_equal(n, 5);
 	assert_true(enc.bytes_in == 4);
-	assert_true(enc.bytes_out == 12);
+	assert_true(enc.bytes_out == 11);
 }
 
 static void
