@@ -129,7 +129,6 @@ smtp_conn_auth(SmtpConn *conn, const char *user, const char *password,
 		choice_error(conn, choice, schemes, bad, badlen);
 
 	conn->busy = true;
-	conn->in_auth = true;
 	if (mech == SMTP_AUTH_PLAIN)
 		rawlen = smtp_sasl_plain_message(raw, rawsize, user, ulen, password, plen);
 	else if (mech == SMTP_AUTH_XOAUTH2)
@@ -181,7 +180,6 @@ smtp_conn_auth(SmtpConn *conn, const char *user, const char *password,
 	}
 	explicit_bzero(raw, rawsize);
 	pfree(raw);
-	conn->in_auth = false;
 	conn->busy = false;
 	return reply;
 }

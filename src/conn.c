@@ -88,7 +88,6 @@ smtp_conn_break(SmtpConn *conn, const char *reason)
 	if (conn->state != SMTP_CONN_FREE)
 		conn->state = SMTP_CONN_BROKEN;
 	conn->busy = false;
-	conn->in_auth = false;
 	if (conn->broken_reason != NULL)
 		pfree(conn->broken_reason);
 	conn->broken_reason = MemoryContextStrdup(TopMemoryContext, reason);

@@ -73,7 +73,6 @@ typedef struct SmtpConn
 	SmtpWallet *wallet;			/* trust anchors for TLS */
 	char	   *peer_subject;	/* server certificate subject once TLS is up */
 	SmtpCaps	caps;
-	bool		in_auth;		/* redact what we send in the trace */
 	char		inbuf[SMTP_INBUF_SIZE];
 	size_t		inpos;			/* first unread byte */
 	size_t		inlen;			/* end of buffered bytes */

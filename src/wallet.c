@@ -296,6 +296,21 @@ list_wallet(const char *dir)
 	return l;
 }
 
+/* Keep a certificate (and where it came from) for diagnostics; takes it. */
+static bool
+remember_cert(SmtpWallet *w, X509 *cert, const char *source, int *nsources)
+{
+	if (!sk_X509_push(w->certs, cert))
+	{
+		X509_free(cert);
+		return false;
+	}
+	w->sources = repalloc(w->sources, sizeof(char *) * (*nsources + 2));
+	w->sources[(*nsources)++] = MemoryContextStrdup(TopMemoryContext, source);
+	w->sources[*nsources] = NULL;
+	return true;
+}
+
 /* Add a certificate to the wallet as an anchor; takes ownership. */
 static bool
 add_cert(SmtpWallet *w, X509 *cert, const char *source, int *nsources)
@@ -312,15 +327,7 @@ add_cert(SmtpWallet *w, X509 *cert, const char *source, int *nsources)
 		}
 		ERR_clear_error();
 	}
-	if (!sk_X509_push(w->certs, cert))
-	{
-		X509_free(cert);
-		return false;
-	}
-	w->sources = repalloc(w->sources, sizeof(char *) * (*nsources + 2));
-	w->sources[(*nsources)++] = MemoryContextStrdup(TopMemoryContext, source);
-	w->sources[*nsources] = NULL;
-	return true;
+	return remember_cert(w, cert, source, nsources);
 }
 
 /*
@@ -468,14 +475,8 @@ list_store(SmtpWallet *w, int *nsources)
 
 		if (c == NULL || !X509_up_ref(c))
 			continue;
-		if (!sk_X509_push(w->certs, c))
-		{
-			X509_free(c);
+		if (!remember_cert(w, c, "system:", nsources))
 			return "out of memory in OpenSSL";
-		}
-		w->sources = repalloc(w->sources, sizeof(char *) * (*nsources + 2));
-		w->sources[(*nsources)++] = MemoryContextStrdup(TopMemoryContext, "system:");
-		w->sources[*nsources] = NULL;
 	}
 	return NULL;
 }

@@ -120,7 +120,7 @@ check_line(SmtpCaps *caps, const uint8_t *data, size_t len)
 		CHECK(one.size_limit == 0);
 	else if (kwlen + 1 < len && text[kwlen + 1] >= '1' && text[kwlen + 1] <= '9')
 		CHECK(one.size_limit > 0);
-	if (flag != SMTP_CAP_SIZE && flag != SMTP_CAP_AUTH)
+	if (flag != SMTP_CAP_SIZE)
 		CHECK(caps->size_limit == before.size_limit);
 	free(text);
 }
