@@ -31,6 +31,9 @@ PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
+# Every object sees the shared headers: rebuild all when one changes.
+$(OBJS): src/smtp_mail.h src/proto.h src/sasl.h src/acl_match.h
+
 .PHONY: unit fuzz
 unit:
 	$(MAKE) -C test/unit check

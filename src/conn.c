@@ -295,16 +295,17 @@ trace_line(SmtpConn *conn, char dir, const char *line, size_t len,
 		return;
 	while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
 		len--;
+	/* No statement or context: the calling SQL may hold a password. */
 	if (show >= 0 && (size_t) show < len)
 		ereport(LOG,
 				(errmsg("smtp_mail %s:%d %c: %.*s<redacted>",
 						conn->host, conn->port, dir, show, line),
-				 errhidestmt(true)));
+				 errhidestmt(true), errhidecontext(true)));
 	else
 		ereport(LOG,
 				(errmsg("smtp_mail %s:%d %c: %.*s",
 						conn->host, conn->port, dir, (int) len, line),
-				 errhidestmt(true)));
+				 errhidestmt(true), errhidecontext(true)));
 }
 
 /*
@@ -405,6 +406,7 @@ smtp_conn_read_reply(SmtpConn *conn)
 			break;
 	}
 	reply->code = st.code;
+	conn->last_code = st.code;
 	return reply;
 }
 
@@ -473,6 +475,36 @@ smtp_reply_raise(const char *host, int port, SmtpReply *reply,
 }
 
 /*
+ * How much of a command line the trace may show: all of it, except after a
+ * 334 challenge (the line is a SASL response) and beyond the mechanism
+ * name of an AUTH command (an initial response), as PL/SQL code that does
+ * AUTH by hand with utl_smtp.command sends them.
+ */
+static int
+command_visible_prefix(SmtpConn *conn, const char *verb, const char *arg,
+					   int arglen)
+{
+	int			n = 0;
+
+	if (conn->last_code == 334)
+		return 0;
+	if (pg_strcasecmp(verb, "AUTH") != 0 || arg == NULL)
+		return -1;
+	while (n < arglen && arg[n] != ' ')
+		n++;
+	return (int) strlen(verb) + 1 + n;
+}
+
+/* The name of a command for error details, never a SASL response. */
+const char *
+smtp_conn_command_label(SmtpConn *conn, const char *verb)
+{
+	if (conn->last_code == 334)
+		return "an AUTH response";
+	return verb;
+}
+
+/*
  * Send "VERB[ ARG][ PARAMS]" and read the reply.  arg and params are
  * already in UTF-8.  CR, LF or NUL anywhere raise 22023 before any byte
  * is sent.  path wraps arg as a mailbox (MAIL FROM:, RCPT TO:).
@@ -502,7 +534,9 @@ smtp_conn_command(SmtpConn *conn, const char *verb, const char *arg,
 				 errhint("Nothing was sent; remove the line break from the argument.")));
 
 	conn->busy = true;
-	smtp_conn_send_line(conn, buf, len, -1);
+	smtp_conn_send_line(conn, buf, len,
+						command_visible_prefix(conn, verb, arg, arglen));
+	explicit_bzero(buf, len);
 	pfree(buf);
 	reply = smtp_conn_read_reply(conn);
 	conn->busy = false;
@@ -569,7 +603,7 @@ smtp_conn_data_end(SmtpConn *conn)
 		ereport(LOG,
 				(errmsg("smtp_mail %s:%d C: <message body of " UINT64_FORMAT " bytes>",
 						conn->host, conn->port, conn->body.bytes_out),
-				 errhidestmt(true)));
+				 errhidestmt(true), errhidecontext(true)));
 	data_flush(conn);
 	conn->state = SMTP_CONN_OPEN;
 	conn->busy = true;
@@ -591,6 +625,9 @@ smtp_conn_starttls(SmtpConn *conn, const char *secure_host)
 		ereport(ERROR,
 				(errcode(ERRCODE_SMTP_INVALID_OPERATION),
 				 errmsg("TLS is already active on this SMTP connection")));
+	/* Open the wallet first: a wallet error must leave the session as it was. */
+	if (conn->wallet == NULL)
+		conn->wallet = smtp_wallet_open(NULL, NULL);
 	reply = smtp_conn_command(conn, "STARTTLS", NULL, 0, NULL, false);
 	smtp_conn_check_reply(conn, reply, "STARTTLS");
 	if (reply->code != 220)
@@ -607,8 +644,6 @@ smtp_conn_starttls(SmtpConn *conn, const char *secure_host)
 				 errdetail("Bytes that arrive in the clear cannot be trusted once TLS starts (a man in the middle can inject them); the connection was closed."),
 				 errhint("Check the network path to the server.")));
 	}
-	if (conn->wallet == NULL)
-		conn->wallet = smtp_wallet_open(NULL, NULL);
 	conn->busy = true;
 	smtp_transport_handshake(conn, secure_host ? secure_host : conn->host);
 	conn->busy = false;

@@ -152,7 +152,7 @@ static SmtpConn *
 inspect_connect(const char *host, int port, bool starttls,
 				const char *wallet_path, const char *secure_host)
 {
-	SmtpConn   *conn = NULL;
+	SmtpConn   *volatile conn = NULL;
 	SmtpReply  *greeting;
 
 	smtp_tls_inspect_only = true;
@@ -170,11 +170,16 @@ inspect_connect(const char *host, int port, bool starttls,
 			smtp_conn_starttls(conn, secure_host);
 		}
 	}
-	PG_FINALLY();
+	PG_CATCH();
 	{
 		smtp_tls_inspect_only = false;
+		/* Nobody holds a record of this connection: close it here. */
+		if (conn != NULL)
+			smtp_conn_close(conn);
+		PG_RE_THROW();
 	}
 	PG_END_TRY();
+	smtp_tls_inspect_only = false;
 	return conn;
 }
 

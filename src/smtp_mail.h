@@ -73,6 +73,7 @@ typedef struct SmtpConn
 	SmtpWallet *wallet;			/* trust anchors for TLS */
 	char	   *peer_subject;	/* server certificate subject once TLS is up */
 	SmtpCaps	caps;
+	int			last_code;		/* code of the last reply (334: AUTH under way) */
 	char		inbuf[SMTP_INBUF_SIZE];
 	size_t		inpos;			/* first unread byte */
 	size_t		inlen;			/* end of buffered bytes */
@@ -107,6 +108,7 @@ extern int	smtp_conn_slots(SmtpConn ***table);
 extern SmtpReply *smtp_conn_command(SmtpConn *conn, const char *verb,
 									const char *arg, int arglen,
 									const char *params, bool path);
+extern const char *smtp_conn_command_label(SmtpConn *conn, const char *verb);
 extern SmtpReply *smtp_conn_read_reply(SmtpConn *conn);
 extern void smtp_conn_send_line(SmtpConn *conn, const char *line, size_t len,
 								int redact_after);

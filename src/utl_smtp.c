@@ -151,9 +151,10 @@ static SmtpReply *
 checked_command(SmtpConn *conn, const char *verb, const char *arg, int arglen,
 				const char *params, bool path)
 {
+	const char *label = smtp_conn_command_label(conn, verb);
 	SmtpReply  *reply = smtp_conn_command(conn, verb, arg, arglen, params, path);
 
-	smtp_conn_check_reply(conn, reply, verb);
+	smtp_conn_check_reply(conn, reply, label);
 	return reply;
 }
 
