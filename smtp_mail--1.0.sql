@@ -191,7 +191,7 @@ SET search_path = pg_catalog, pg_temp
 AS $$
     WITH d AS (
         DELETE FROM smtp_mail.host_acl a
-         WHERE lower(a.host) = lower($1)
+         WHERE lower(rtrim(a.host, '.')) = lower(rtrim($1, '.'))
            AND a.lower_port IS NOT DISTINCT FROM $2
            AND a.upper_port IS NOT DISTINCT FROM COALESCE($3, $2)
            AND ($4 IS NULL OR a.principal = $4)
@@ -204,7 +204,7 @@ REVOKE EXECUTE ON FUNCTION smtp_mail.append_host_ace(text, integer, integer, tex
 -- What the current role may reach: the rows that name it (or a role it has
 -- the privileges of, or PUBLIC) and are within their dates.  The view runs
 -- with its owner's rights, so it reads host_acl without granting SELECT.
-CREATE VIEW smtp_mail.my_host_acl AS
+CREATE VIEW smtp_mail.my_host_acl WITH (security_barrier) AS
 SELECT a.host, a.lower_port, a.upper_port, a.principal, a.start_date, a.end_date
   FROM smtp_mail.host_acl a
  WHERE (lower(a.principal) = 'public'

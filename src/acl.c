@@ -15,6 +15,7 @@
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/syscache.h"
 
@@ -23,12 +24,12 @@ PG_FUNCTION_INFO_V1(smtp_mail_host_pattern_valid);
 /* Rows for the decision; principal and dates evaluated for "user". */
 static const char *const acl_query =
 "SELECT a.host, a.lower_port, a.upper_port,"
-"       CASE WHEN lower(a.principal) = 'public' THEN true"
+"       CASE WHEN pg_catalog.lower(a.principal) OPERATOR(pg_catalog.=) 'public' THEN true"
 "            WHEN NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles r"
-"                             WHERE r.rolname = a.principal) THEN false"
+"                             WHERE r.rolname OPERATOR(pg_catalog.=) a.principal) THEN false"
 "            ELSE pg_catalog.pg_has_role($1, a.principal, 'USAGE') END,"
-"       (a.start_date IS NULL OR a.start_date <= pg_catalog.now()) AND"
-"       (a.end_date IS NULL OR a.end_date > pg_catalog.now())"
+"       (a.start_date IS NULL OR a.start_date OPERATOR(pg_catalog.<=) pg_catalog.now()) AND"
+"       (a.end_date IS NULL OR a.end_date OPERATOR(pg_catalog.>) pg_catalog.now())"
 "  FROM smtp_mail.host_acl a";
 
 /* The role that owns the extension. */
@@ -59,7 +60,17 @@ fetch_rows(Oid user, int *nrows)
 	Datum		args[1];
 	SmtpAclRow *rows;
 	uint64		i;
+	int			save_nestlevel;
 
+	/*
+	 * The query runs as the (superuser) owner: no name in it may resolve
+	 * to an object the caller planted in its search_path.  Everything is
+	 * qualified, and the path is pinned as well.
+	 */
+	save_nestlevel = NewGUCNestLevel();
+	(void) set_config_option("search_path", "pg_catalog, pg_temp",
+							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
+							 true, 0, false);
 	owner = extension_owner();
 	args[0] = ObjectIdGetDatum(user);
 	GetUserIdAndSecContext(&save_user, &save_sec);
@@ -76,6 +87,7 @@ fetch_rows(Oid user, int *nrows)
 		SetUserIdAndSecContext(save_user, save_sec);
 	}
 	PG_END_TRY();
+	AtEOXact_GUC(false, save_nestlevel);
 
 	rows = palloc0(sizeof(SmtpAclRow) * Max(SPI_processed, 1));
 	for (i = 0; i < SPI_processed; i++)

@@ -29,7 +29,10 @@ typedef struct AclAddr
 	unsigned char b[16];
 } AclAddr;
 
-/* Parse an address literal (IPv6 may be in brackets). */
+/*
+ * Parse an address literal in standard form (IPv6 may be in brackets).
+ * An IPv4-mapped IPv6 address is taken as the IPv4 address it carries.
+ */
 static bool
 parse_addr(const char *s, AclAddr *a)
 {
@@ -53,7 +56,50 @@ parse_addr(const char *s, AclAddr *a)
 	}
 	if (inet_pton(AF_INET6, buf, a->b) == 1)
 	{
+		static const unsigned char mapped[12] =
+		{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+
 		a->bits = 128;
+		if (memcmp(a->b, mapped, sizeof(mapped)) == 0)
+		{
+			memmove(a->b, a->b + 12, 4);
+			memset(a->b + 4, 0, 12);
+			a->bits = 32;
+		}
+		return true;
+	}
+	return false;
+}
+
+/*
+ * Parse a host as the resolver will: besides the standard forms, every
+ * IPv4 spelling inet_aton() accepts ("127.1", "2130706433", "0x7f.1",
+ * "0177.0.0.1"), which getaddrinfo() takes as numeric, and an IPv6
+ * address with a zone index ("fe80::1%lo").  Otherwise a row for an
+ * address could be bypassed by spelling the address differently.
+ */
+static bool
+parse_host_addr(const char *s, AclAddr *a)
+{
+	struct in_addr v4;
+	char		buf[64];
+	const char *pct;
+
+	if (parse_addr(s, a))
+		return true;
+	pct = strchr(s, '%');
+	if (pct != NULL && (size_t) (pct - s) < sizeof(buf))
+	{
+		memcpy(buf, s, pct - s);
+		buf[pct - s] = '\0';
+		if (strchr(buf, ':') != NULL && parse_addr(buf, a))
+			return true;
+	}
+	if (inet_aton(s, &v4) != 0)
+	{
+		memset(a, 0, sizeof(*a));
+		memcpy(a->b, &v4, 4);
+		a->bits = 32;
 		return true;
 	}
 	return false;
@@ -81,6 +127,8 @@ parse_cidr(const char *s, AclAddr *a, int *prefix)
 	buf[slash - s] = '\0';
 	if (!parse_addr(buf, a) || slash[1] == '\0')
 		return false;
+	if (slash[1] < '0' || slash[1] > '9')
+		return false;			/* strtol would take " 8" and "+8" */
 	p = strtol(slash + 1, &end, 10);
 	if (*end != '\0' || p < 0 || p > a->bits)
 		return false;
@@ -147,7 +195,7 @@ smtp_acl_host_specificity(const char *pattern, const char *host)
 
 	if (strcmp(pattern, "*") == 0)
 		return SPEC_ANY;
-	if (parse_addr(host, &ha))
+	if (parse_host_addr(host, &ha))
 	{
 		if (!parse_cidr(pattern, &pa, &prefix))
 			return -1;

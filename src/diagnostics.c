@@ -208,6 +208,10 @@ smtp_mail_server_certificates(PG_FUNCTION_ARGS)
 				 errmsg("host and port must not be NULL")));
 	host = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	port = PG_GETARG_INT32(1);
+	if (host[0] == '\0' || !smtp_text_is_safe(host, strlen(host)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid SMTP host name \"%s\"", host)));
 	if (port < 1 || port > 65535)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
