@@ -219,7 +219,8 @@ smtp_conn_open(const char *host, int port, int tx_timeout, bool open_wallet,
 		if ((*greeting)->code != 220)
 		{
 			conn->busy = false;
-			smtp_conn_check_reply(conn, *greeting, "the connection greeting");
+			smtp_reply_raise(host, port, *greeting, "the connection greeting",
+							 "No connection was opened; try again later or another server.");
 			smtp_transport_fail(conn, "4.5.0 unexpected greeting %d from %s:%d",
 								(*greeting)->code, host, port);
 		}
@@ -448,13 +449,25 @@ reply_as_sent(const SmtpReply *reply)
 void
 smtp_conn_check_reply(SmtpConn *conn, SmtpReply *reply, const char *command)
 {
-	smtp_reply_raise(conn->host, conn->port, reply, command);
+	const char *hint = NULL;
+
+	/* 421: the server is closing the channel (RFC 5321 3.8); so do we. */
+	if (reply->code == 421)
+	{
+		smtp_conn_break(conn, "the server replied 421 and closed the connection");
+		hint = "The server closed the connection; close it with utl_smtp.close_connection and open a new one later.";
+	}
+	smtp_reply_raise(conn->host, conn->port, reply, command, hint);
 }
 
-/* The same for a connection already closed (QUIT). */
+/*
+ * Raise for a 4xx/5xx reply.  hint replaces the default one, which says
+ * the connection stays open (callers whose connection does not stay open
+ * say so).
+ */
 void
 smtp_reply_raise(const char *host, int port, SmtpReply *reply,
-				 const char *command)
+				 const char *command, const char *hint)
 {
 	const char *first = reply->nlines > 0 ? reply->lines[0] : "";
 
@@ -464,14 +477,14 @@ smtp_reply_raise(const char *host, int port, SmtpReply *reply,
 				 errmsg("SMTP transient error: %d %s", reply->code, first),
 				 errdetail("%s:%d answered %s with:\n%s", host, port,
 						   command, reply_as_sent(reply)),
-				 errhint("The failure is temporary; try again later. The connection stays open.")));
+				 errhint("%s", hint ? hint : "The failure is temporary; try again later. The connection stays open.")));
 	if (reply->code >= 500)
 		ereport(ERROR,
 				(errcode(ERRCODE_SMTP_PERMANENT),
 				 errmsg("SMTP permanent error: %d %s", reply->code, first),
 				 errdetail("%s:%d answered %s with:\n%s", host, port,
 						   command, reply_as_sent(reply)),
-				 errhint("The server refused the command; retrying it unchanged will fail again. The connection stays open.")));
+				 errhint("%s", hint ? hint : "The server refused the command; retrying it unchanged will fail again. The connection stays open.")));
 }
 
 /*

@@ -115,7 +115,7 @@ extern void smtp_conn_send_line(SmtpConn *conn, const char *line, size_t len,
 extern void smtp_conn_check_reply(SmtpConn *conn, SmtpReply *reply,
 								  const char *command);
 extern void smtp_reply_raise(const char *host, int port, SmtpReply *reply,
-							 const char *command);
+							 const char *command, const char *hint);
 extern SmtpReply *smtp_conn_data_begin(SmtpConn *conn);
 extern void smtp_conn_data_write(SmtpConn *conn, const char *data, size_t len);
 extern SmtpReply *smtp_conn_data_end(SmtpConn *conn);

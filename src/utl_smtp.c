@@ -486,7 +486,7 @@ utl_smtp_quit(PG_FUNCTION_ARGS)
 		smtp_conn_close(conn);
 	}
 	PG_END_TRY();
-	smtp_reply_raise(host, port, reply, "QUIT");
+	smtp_reply_raise(host, port, reply, "QUIT", "The connection is closed.");
 	PG_RETURN_DATUM(reply_result(fcinfo, reply));
 }
 

@@ -24,8 +24,9 @@ if [ -n "${SKIP_BUILD:-}" ]; then
     echo "skipped (SKIP_BUILD)"
 elif ! { make -s CI=1 clean && make -s CI=1 && make -s install; } >"$ROOT/build.log" 2>&1; then
     cat "$ROOT/build.log"; echo "0 passed, 1 failed"; exit 1
+else
+    echo "built and installed (warnings are errors)"
 fi
-echo "built and installed (warnings are errors)"
 
 if want unit; then
     note "C unit tests (cmocka): proto.c, sasl.c, acl_match.c"
