@@ -202,20 +202,7 @@ smtp_mail_server_certificates(PG_FUNCTION_ARGS)
 	long		vr;
 	int			i;
 
-	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("host and port must not be NULL")));
-	host = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	port = PG_GETARG_INT32(1);
-	if (host[0] == '\0' || !smtp_text_is_safe(host, strlen(host)))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid SMTP host name \"%s\"", host)));
-	if (port < 1 || port > 65535)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("SMTP port %d is out of range", port)));
+	smtp_endpoint_arg(fcinfo, &host, &port);
 	starttls = PG_ARGISNULL(2) ? (port != 465) : PG_GETARG_BOOL(2);
 	if (!PG_ARGISNULL(3))
 		secure_host = text_to_cstring(PG_GETARG_TEXT_PP(3));

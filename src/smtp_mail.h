@@ -156,6 +156,9 @@ extern SSL_CTX *smtp_wallet_ssl_ctx(SmtpWallet *wallet);
 extern int	smtp_wallet_certificates(const SmtpWallet *wallet, X509 ***certs,
 									 const char ***sources, bool **has_key);
 
+/* utl_smtp.c */
+extern void smtp_endpoint_arg(FunctionCallInfo fcinfo, char **host, int *port);
+
 /* acl.c */
 extern void smtp_acl_check(const char *host, int port);
 

@@ -52,6 +52,29 @@ require_arg(FunctionCallInfo fcinfo, int argno, const char *name)
 				 errmsg("argument \"%s\" must not be NULL", name)));
 }
 
+/*
+ * The host (argument 0) and port (argument 1) of open_connection and
+ * server_certificates, checked: 22023 for NULL, an empty host or one with
+ * a line break, a port outside 1..65535.
+ */
+void
+smtp_endpoint_arg(FunctionCallInfo fcinfo, char **host, int *port)
+{
+	require_arg(fcinfo, 0, "host");
+	require_arg(fcinfo, 1, "port");
+	*host = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	*port = PG_GETARG_INT32(1);
+	if ((*host)[0] == '\0' || !smtp_text_is_safe(*host, strlen(*host)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid SMTP host name \"%s\"", *host)));
+	if (*port < 1 || *port > 65535)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("SMTP port %d is out of range", *port),
+				 errhint("A TCP port is between 1 and 65535.")));
+}
+
 /* Text argument converted to UTF-8 (NULL stays NULL). */
 static char *
 arg_utf8(FunctionCallInfo fcinfo, int argno, int *len)
@@ -182,19 +205,7 @@ utl_smtp_open_connection(PG_FUNCTION_ARGS)
 	Datum		values[5];
 	bool		nulls[5] = {false, false, false, false, false};
 
-	require_arg(fcinfo, 0, "host");
-	require_arg(fcinfo, 1, "port");
-	host = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	port = PG_GETARG_INT32(1);
-	if (host[0] == '\0' || !smtp_text_is_safe(host, strlen(host)))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid SMTP host name \"%s\"", host)));
-	if (port < 1 || port > 65535)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("SMTP port %d is out of range", port),
-				 errhint("A TCP port is between 1 and 65535.")));
+	smtp_endpoint_arg(fcinfo, &host, &port);
 	if (!PG_ARGISNULL(2))
 	{
 		tx_timeout = PG_GETARG_INT32(2);
@@ -315,6 +326,21 @@ utl_smtp_auth(PG_FUNCTION_ARGS)
 	PG_RETURN_DATUM(reply_result(fcinfo, reply));
 }
 
+/* MAIL FROM: / RCPT TO: with the mailbox in argument 1, parameters in 2. */
+static Datum
+path_command(FunctionCallInfo fcinfo, const char *verb, const char *argname)
+{
+	SmtpConn   *conn = conn_arg(fcinfo, false);
+	int			len;
+	char	   *mailbox;
+	char	   *params;
+
+	require_arg(fcinfo, 1, argname);
+	mailbox = arg_utf8(fcinfo, 1, &len);
+	params = arg_utf8(fcinfo, 2, NULL);
+	return reply_result(fcinfo, checked_command(conn, verb, mailbox, len, params, true));
+}
+
 /*
  * UTL_SMTP.MAIL(c, sender, parameters) RETURN reply
  * A bare address is sent as <address>; '' is the null reverse-path <>.
@@ -323,15 +349,7 @@ utl_smtp_auth(PG_FUNCTION_ARGS)
 Datum
 utl_smtp_mail(PG_FUNCTION_ARGS)
 {
-	SmtpConn   *conn = conn_arg(fcinfo, false);
-	int			len;
-	char	   *sender;
-	char	   *params;
-
-	require_arg(fcinfo, 1, "sender");
-	sender = arg_utf8(fcinfo, 1, &len);
-	params = arg_utf8(fcinfo, 2, NULL);
-	PG_RETURN_DATUM(reply_result(fcinfo, checked_command(conn, "MAIL FROM:", sender, len, params, true)));
+	PG_RETURN_DATUM(path_command(fcinfo, "MAIL FROM:", "sender"));
 }
 
 /*
@@ -341,15 +359,7 @@ utl_smtp_mail(PG_FUNCTION_ARGS)
 Datum
 utl_smtp_rcpt(PG_FUNCTION_ARGS)
 {
-	SmtpConn   *conn = conn_arg(fcinfo, false);
-	int			len;
-	char	   *recipient;
-	char	   *params;
-
-	require_arg(fcinfo, 1, "recipient");
-	recipient = arg_utf8(fcinfo, 1, &len);
-	params = arg_utf8(fcinfo, 2, NULL);
-	PG_RETURN_DATUM(reply_result(fcinfo, checked_command(conn, "RCPT TO:", recipient, len, params, true)));
+	PG_RETURN_DATUM(path_command(fcinfo, "RCPT TO:", "recipient"));
 }
 
 /* Write a text argument (converted to UTF-8) into the message body. */

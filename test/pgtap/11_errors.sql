@@ -18,16 +18,6 @@ EXCEPTION WHEN OTHERS THEN
     RETURN SQLSTATE || ': ' || SQLERRM;
 END $$;
 
--- The whole error as a user's handler sees it with GET STACKED DIAGNOSTICS.
-CREATE FUNCTION pg_temp.diag(sql text, OUT state text, OUT message text, OUT detail text, OUT hint text)
-LANGUAGE plpgsql AS $$
-BEGIN
-    EXECUTE sql;
-EXCEPTION WHEN OTHERS THEN
-    GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, message = MESSAGE_TEXT,
-                            detail = PG_EXCEPTION_DETAIL, hint = PG_EXCEPTION_HINT;
-END $$;
-
 -- Open a connection to the plain port and EHLO with a fault spec; the words
 -- after the spec only name the connection's capture (wire/<name>.bin).
 CREATE FUNCTION pg_temp.open_fault(name text, spec text, tx_timeout integer DEFAULT 10)
@@ -95,7 +85,7 @@ SELECT utl_smtp.quit(pg_temp.c('r451'));
 
 SELECT pg_temp.open_fault('r421', 'rcpt:421');
 SELECT utl_smtp.mail(pg_temp.c('r421'), 'sender@example.com');
-CREATE TEMP TABLE d421 AS SELECT * FROM pg_temp.diag($$ SELECT utl_smtp.rcpt(pg_temp.c('r421'), 't11-421@example.com') $$);
+CREATE TEMP TABLE d421 AS SELECT * FROM t.diag($$ SELECT utl_smtp.rcpt(pg_temp.c('r421'), 't11-421@example.com') $$);
 SELECT is((SELECT state || ': ' || message FROM d421),
           '29278: SMTP transient error: 421 4.3.2 testsmtp.local Service not available, closing transmission channel (fault rcpt:421)',
           'a 421 reply raises 29278 with the reply');
@@ -130,7 +120,7 @@ SELECT is((SELECT state FROM smtp_mail.connections() WHERE handle = (pg_temp.c('
 SELECT alike(pg_temp.err($$ SELECT utl_smtp.noop(pg_temp.c('drop')) $$),
              '29277: SMTP connection to 127.0.0.1:% is broken',
              'a later call on the dropped connection raises 29277 "is broken"');
-SELECT alike((pg_temp.diag($$ SELECT utl_smtp.rset(pg_temp.c('drop')) $$)).detail,
+SELECT alike((t.diag($$ SELECT utl_smtp.rset(pg_temp.c('drop')) $$)).detail,
              'An earlier call failed: 4.4.2 connection closed by 127.0.0.1:%',
              'the detail of the "broken" error says what broke it');
 SELECT utl_smtp.close_connection(pg_temp.c('drop'));
@@ -205,7 +195,7 @@ SELECT alike(pg_temp.err($$ SELECT utl_smtp.noop(pg_temp.c('quitdrop')) $$), '29
 
 SELECT pg_temp.open_fault('r550', 'rcpt:550');
 SELECT utl_smtp.mail(pg_temp.c('r550'), 'sender@example.com');
-CREATE TEMP TABLE d550 AS SELECT * FROM pg_temp.diag($$ SELECT utl_smtp.rcpt(pg_temp.c('r550'), 't11-550@example.com') $$);
+CREATE TEMP TABLE d550 AS SELECT * FROM t.diag($$ SELECT utl_smtp.rcpt(pg_temp.c('r550'), 't11-550@example.com') $$);
 SELECT is((SELECT state FROM d550), '29279', 'a 5xx reply raises 29279');
 SELECT is((SELECT message FROM d550),
           'SMTP permanent error: 550 5.1.1 Requested action not taken: mailbox unavailable (fault rcpt:550)',
@@ -223,7 +213,7 @@ SELECT utl_smtp.quit(pg_temp.c('r550'));
 SELECT is(pg_temp.err(format($$ SELECT utl_smtp.open_connection(host => '127.0.0.1', port => %s) $$, t.port('greet554'))),
           '29279: SMTP permanent error: 554 5.7.1 Transaction failed (fault greeting:554)',
           'a 554 greeting makes open_connection raise 29279 with the greeting');
-SELECT unalike((pg_temp.diag(format($$ SELECT utl_smtp.open_connection(host => '127.0.0.1', port => %s) $$, t.port('greet554')))).hint,
+SELECT unalike((t.diag(format($$ SELECT utl_smtp.open_connection(host => '127.0.0.1', port => %s) $$, t.port('greet554')))).hint,
               '%connection stays open%',
               'the hint of a refused greeting does not claim a connection stays open (open_connection returned none)');
 
@@ -236,7 +226,7 @@ SELECT is((utl_smtp.rset(pg_temp.c('data554'))).code, 250, 'a refused DATA does 
 SELECT utl_smtp.quit(pg_temp.c('data554'));
 
 SELECT pg_temp.open_fault('quit550', 'quit:550');
-CREATE TEMP TABLE dquit AS SELECT * FROM pg_temp.diag($$ SELECT utl_smtp.quit(pg_temp.c('quit550')) $$);
+CREATE TEMP TABLE dquit AS SELECT * FROM t.diag($$ SELECT utl_smtp.quit(pg_temp.c('quit550')) $$);
 SELECT is((SELECT state FROM dquit), '29279', 'a 5xx reply to QUIT raises 29279');
 SELECT alike(pg_temp.err($$ SELECT utl_smtp.noop(pg_temp.c('quit550')) $$), '29277: invalid SMTP connection%',
              'quit closes the connection even when the server refuses QUIT');

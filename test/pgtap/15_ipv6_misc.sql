@@ -8,16 +8,6 @@ CREATE TEMP TABLE conn (name text PRIMARY KEY, c utl_smtp.connection);
 CREATE FUNCTION pg_temp.c(n text) RETURNS utl_smtp.connection
 LANGUAGE sql AS $$ SELECT c FROM conn WHERE name = n $$;
 
--- The whole error as a user's handler sees it with GET STACKED DIAGNOSTICS.
-CREATE FUNCTION pg_temp.diag(sql text, OUT state text, OUT message text, OUT detail text, OUT hint text)
-LANGUAGE plpgsql AS $$
-BEGIN
-    EXECUTE sql;
-EXCEPTION WHEN OTHERS THEN
-    GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, message = MESSAGE_TEXT,
-                            detail = PG_EXCEPTION_DETAIL, hint = PG_EXCEPTION_HINT;
-END $$;
-
 -------------------------------------------------------------------------------
 -- ::1 and localhost
 -------------------------------------------------------------------------------
@@ -124,7 +114,7 @@ SELECT utl_smtp.ehlo(pg_temp.c('manual'), 't15-trace-manual');
 SELECT utl_smtp.command(pg_temp.c('manual'), 'AUTH LOGIN');
 SELECT utl_smtp.command(pg_temp.c('manual'), 'dXNlckBleGFtcGxlLmNvbQ==');
 CREATE TEMP TABLE manual_err AS
-SELECT * FROM pg_temp.diag($$ SELECT utl_smtp.command(pg_temp.c('manual'), 'YmFkLXBhc3N3b3Jk') $$);
+SELECT * FROM t.diag($$ SELECT utl_smtp.command(pg_temp.c('manual'), 'YmFkLXBhc3N3b3Jk') $$);
 SELECT utl_smtp.command(pg_temp.c('manual'), 'AUTH', 'PLAIN AHVzZXJAZXhhbXBsZS5jb20Ac2VjcmV0');
 SELECT utl_smtp.quit(pg_temp.c('manual'));
 SET LOCAL smtp_mail.trace = off;

@@ -29,16 +29,6 @@ EXCEPTION WHEN OTHERS THEN
     RETURN SQLSTATE;
 END $$;
 
--- The error a statement raises, with its detail and hint.
-CREATE FUNCTION t.acl40_diag(sql text, OUT state text, OUT message text, OUT detail text, OUT hint text)
-LANGUAGE plpgsql AS $$
-BEGIN
-    EXECUTE sql;
-EXCEPTION WHEN OTHERS THEN
-    GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, message = MESSAGE_TEXT,
-                            detail = PG_EXCEPTION_DETAIL, hint = PG_EXCEPTION_HINT;
-END $$;
-
 -- Connections the test server has accepted so far (aiosmtpd logs "Peer:";
 -- the log may hold any byte other suites sent, so read it as bytea).
 CREATE FUNCTION t.acl40_peers() RETURNS bigint
@@ -61,7 +51,7 @@ GRANT ALL ON acl40_diag TO PUBLIC;
 SET ROLE acl40_alice;
 SELECT is(t.acl40_try('127.0.0.1'), '42501', 'a role with no row in host_acl is denied (42501)');
 INSERT INTO acl40_diag
-    SELECT * FROM t.acl40_diag(format('SELECT utl_smtp.open_connection(%L, %s)', '127.0.0.1', t.port('plain')));
+    SELECT * FROM t.diag(format('SELECT utl_smtp.open_connection(%L, %s)', '127.0.0.1', t.port('plain')));
 RESET ROLE;
 
 SELECT matches((SELECT message FROM acl40_diag), 'acl40_alice', 'the denial names the role');

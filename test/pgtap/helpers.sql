@@ -64,6 +64,18 @@ EXCEPTION
     WHEN OTHERS THEN RETURN SQLERRM;
 END $$;
 
+-- The whole error a statement raises, as a handler sees it with
+-- GET STACKED DIAGNOSTICS (all NULL if it raised nothing).
+CREATE FUNCTION t.diag(sql text, OUT state text, OUT message text, OUT detail text, OUT hint text)
+LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE sql;
+EXCEPTION
+    WHEN query_canceled OR OTHERS THEN
+        GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, message = MESSAGE_TEXT,
+                                detail = PG_EXCEPTION_DETAIL, hint = PG_EXCEPTION_HINT;
+END $$;
+
 -- Allow the calling tests to reach the loopback servers.
 CREATE FUNCTION t.allow_loopback(role text DEFAULT current_user) RETURNS void
 LANGUAGE sql AS $$
