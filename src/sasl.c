@@ -91,27 +91,42 @@ smtp_base64_encode(const unsigned char *in, size_t len, char *out)
 	return (size_t) EVP_EncodeBlock((unsigned char *) out, in, (int) len);
 }
 
-/* Strict base64 decode; false on bad input.  out needs SMTP_B64_DECODED_SIZE. */
+/* Is c in the base64 alphabet (padding excluded)? */
+static bool
+is_base64_char(char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+		(c >= '0' && c <= '9') || c == '+' || c == '/';
+}
+
+/*
+ * Strict base64 decode; false on bad input.  out needs
+ * SMTP_B64_DECODED_SIZE.  EVP_DecodeBlock alone would skip white space and
+ * take '=' anywhere as zero bits, so the text is checked first: only the
+ * alphabet, and '=' only as the last one or two characters.
+ */
 bool
 smtp_base64_decode(const char *in, size_t len, unsigned char *out,
 				   size_t *outlen)
 {
 	int			n;
 	size_t		pad = 0;
+	size_t		i;
 
 	*outlen = 0;
 	if (len == 0)
 		return true;
 	if (len % 4 != 0 || len > (size_t) 0x7fffffff)
 		return false;
+	if (in[len - 1] == '=')
+		pad = (in[len - 2] == '=') ? 2 : 1;
+	for (i = 0; i < len - pad; i++)
+		if (!is_base64_char(in[i]))
+			return false;
 	n = EVP_DecodeBlock(out, (const unsigned char *) in, (int) len);
 	if (n < 0)
 		return false;
 	/* EVP_DecodeBlock counts padding as zero bytes; drop them. */
-	if (in[len - 1] == '=')
-		pad++;
-	if (in[len - 2] == '=')
-		pad++;
 	*outlen = (size_t) n - pad;
 	return true;
 }

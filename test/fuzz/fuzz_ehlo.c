@@ -12,7 +12,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "fuzz_common.h"
+#include "fuzz.h"
 #include "proto.h"
 
 #define ALL_CAPS	(SMTP_CAP_STARTTLS | SMTP_CAP_AUTH | SMTP_CAP_SIZE | \

@@ -16,7 +16,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "fuzz_common.h"
+#include "fuzz.h"
 #include "proto.h"
 
 /* What one parse step produced. */

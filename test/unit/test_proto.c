@@ -102,6 +102,7 @@ make_long_line(size_t linelen, bool crlf, size_t *buflen)
 	return buf;
 }
 
+/* "250 OK\r\n" gives code, last flag, text and consumed length. */
 static void
 reply_line_parses_final_line_with_crlf(void **state)
 {
@@ -118,6 +119,7 @@ reply_line_parses_final_line_with_crlf(void **state)
 	assert_bytes_equal(line.text, line.textlen, LIT("OK"));
 }
 
+/* A line ended by a bare LF is accepted like CRLF. */
 static void
 reply_line_accepts_bare_lf(void **state)
 {
@@ -133,6 +135,7 @@ reply_line_accepts_bare_lf(void **state)
 	assert_bytes_equal(line.text, line.textlen, LIT("OK"));
 }
 
+/* A '-' after the code marks a continuation line. */
 static void
 reply_line_dash_marks_continuation(void **state)
 {
@@ -148,6 +151,7 @@ reply_line_dash_marks_continuation(void **state)
 	assert_bytes_equal(line.text, line.textlen, LIT("PIPELINING"));
 }
 
+/* A line of just the code is a final line with empty text. */
 static void
 reply_line_accepts_three_digits_only(void **state)
 {
@@ -164,6 +168,7 @@ reply_line_accepts_three_digits_only(void **state)
 	assert_int_equal(line.textlen, 0);
 }
 
+/* A code-only line may end in a bare LF too. */
 static void
 reply_line_accepts_three_digits_with_bare_lf(void **state)
 {
@@ -178,6 +183,7 @@ reply_line_accepts_three_digits_with_bare_lf(void **state)
 	assert_int_equal(line.textlen, 0);
 }
 
+/* "250 " is a final line with empty text. */
 static void
 reply_line_accepts_empty_text_after_space(void **state)
 {
@@ -190,6 +196,7 @@ reply_line_accepts_empty_text_after_space(void **state)
 	assert_int_equal(line.textlen, 0);
 }
 
+/* "250-" is a continuation line with empty text. */
 static void
 reply_line_accepts_empty_text_after_dash(void **state)
 {
@@ -202,6 +209,7 @@ reply_line_accepts_empty_text_after_dash(void **state)
 	assert_int_equal(line.textlen, 0);
 }
 
+/* Only the first line is parsed; consumed points at the next. */
 static void
 reply_line_parses_only_the_first_line_of_the_buffer(void **state)
 {
@@ -221,6 +229,7 @@ reply_line_parses_only_the_first_line_of_the_buffer(void **state)
 	assert_bytes_equal(line.text, line.textlen, LIT("second"));
 }
 
+/* Codes 200 and 599 are the accepted bounds. */
 static void
 reply_line_accepts_lowest_and_highest_codes(void **state)
 {
@@ -234,6 +243,7 @@ reply_line_accepts_lowest_and_highest_codes(void **state)
 	assert_int_equal(line.code, 599);
 }
 
+/* Without an LF the line is incomplete and nothing is consumed. */
 static void
 reply_line_without_line_end_is_incomplete(void **state)
 {
@@ -245,6 +255,7 @@ reply_line_without_line_end_is_incomplete(void **state)
 	assert_int_equal(consumed, 0);
 }
 
+/* A CR without its LF is still incomplete. */
 static void
 reply_line_ending_in_cr_only_is_incomplete(void **state)
 {
@@ -257,6 +268,7 @@ reply_line_ending_in_cr_only_is_incomplete(void **state)
 	assert_int_equal(consumed, 0);
 }
 
+/* An empty buffer is incomplete. */
 static void
 reply_line_empty_buffer_is_incomplete(void **state)
 {
@@ -269,6 +281,7 @@ reply_line_empty_buffer_is_incomplete(void **state)
 	assert_int_equal(consumed, 0);
 }
 
+/* A NUL in the text is reported as SMTP_LINE_NUL. */
 static void
 reply_line_rejects_nul_in_text(void **state)
 {
@@ -281,6 +294,7 @@ reply_line_rejects_nul_in_text(void **state)
 					 SMTP_LINE_NUL);
 }
 
+/* A NUL in the code is reported as SMTP_LINE_NUL. */
 static void
 reply_line_rejects_nul_in_code(void **state)
 {
@@ -293,6 +307,7 @@ reply_line_rejects_nul_in_code(void **state)
 					 SMTP_LINE_NUL);
 }
 
+/* A NUL after the LF belongs to the next line, not this one. */
 static void
 reply_line_ignores_nul_after_the_line_end(void **state)
 {
@@ -306,6 +321,7 @@ reply_line_ignores_nul_after_the_line_end(void **state)
 	assert_int_equal(consumed, 8);
 }
 
+/* An empty line is malformed. */
 static void
 reply_line_rejects_empty_line(void **state)
 {
@@ -317,6 +333,7 @@ reply_line_rejects_empty_line(void **state)
 	assert_int_equal(parse("\n", &consumed, &line), SMTP_LINE_MALFORMED);
 }
 
+/* A two-digit code is malformed. */
 static void
 reply_line_rejects_two_digit_code(void **state)
 {
@@ -328,6 +345,7 @@ reply_line_rejects_two_digit_code(void **state)
 	assert_int_equal(parse("25 OK\r\n", &consumed, &line), SMTP_LINE_MALFORMED);
 }
 
+/* Letters in the code are malformed. */
 static void
 reply_line_rejects_non_digit_code(void **state)
 {
@@ -340,6 +358,7 @@ reply_line_rejects_non_digit_code(void **state)
 	assert_int_equal(parse("OK 250\r\n", &consumed, &line), SMTP_LINE_MALFORMED);
 }
 
+/* 1xx and 0xx codes are malformed. */
 static void
 reply_line_rejects_code_below_200(void **state)
 {
@@ -352,6 +371,7 @@ reply_line_rejects_code_below_200(void **state)
 	assert_int_equal(parse("000 x\r\n", &consumed, &line), SMTP_LINE_MALFORMED);
 }
 
+/* 6xx and above are malformed. */
 static void
 reply_line_rejects_code_above_599(void **state)
 {
@@ -363,6 +383,7 @@ reply_line_rejects_code_above_599(void **state)
 	assert_int_equal(parse("999\r\n", &consumed, &line), SMTP_LINE_MALFORMED);
 }
 
+/* Anything but ' ' or '-' after the code is malformed. */
 static void
 reply_line_rejects_bad_separator(void **state)
 {
@@ -376,6 +397,7 @@ reply_line_rejects_bad_separator(void **state)
 	assert_int_equal(parse("250\r\r\n", &consumed, &line), SMTP_LINE_MALFORMED);
 }
 
+/* A space before the code is malformed. */
 static void
 reply_line_rejects_leading_space(void **state)
 {
@@ -387,6 +409,7 @@ reply_line_rejects_leading_space(void **state)
 					 SMTP_LINE_MALFORMED);
 }
 
+/* A 4096-byte line plus CRLF is the longest accepted. */
 static void
 reply_line_of_exactly_4096_bytes_is_accepted(void **state)
 {
@@ -403,6 +426,7 @@ reply_line_of_exactly_4096_bytes_is_accepted(void **state)
 	free(buf);
 }
 
+/* A 4096-byte line plus bare LF is accepted. */
 static void
 reply_line_of_exactly_4096_bytes_with_bare_lf_is_accepted(void **state)
 {
@@ -419,6 +443,7 @@ reply_line_of_exactly_4096_bytes_with_bare_lf_is_accepted(void **state)
 	free(buf);
 }
 
+/* A 4097-byte line plus CRLF is too long. */
 static void
 reply_line_of_4097_bytes_is_too_long(void **state)
 {
@@ -433,6 +458,7 @@ reply_line_of_4097_bytes_is_too_long(void **state)
 	free(buf);
 }
 
+/* A 4097-byte line plus bare LF is too long. */
 static void
 reply_line_of_4097_bytes_with_bare_lf_is_too_long(void **state)
 {
@@ -447,6 +473,7 @@ reply_line_of_4097_bytes_with_bare_lf_is_too_long(void **state)
 	free(buf);
 }
 
+/* 4096 bytes and a CR without LF may still become valid. */
 static void
 reply_line_4096_bytes_and_cr_without_lf_is_incomplete(void **state)
 {
@@ -463,6 +490,7 @@ reply_line_4096_bytes_and_cr_without_lf_is_incomplete(void **state)
 	free(buf);
 }
 
+/* 4098 bytes without LF can never become valid. */
 static void
 reply_line_over_4097_bytes_without_lf_is_too_long(void **state)
 {
@@ -495,6 +523,7 @@ add(SmtpReplyState *st, const char *s)
 	return smtp_reply_add_line(st, &line);
 }
 
+/* smtp_reply_init() clears code, line count and done. */
 static void
 reply_init_starts_empty(void **state)
 {
@@ -508,6 +537,7 @@ reply_init_starts_empty(void **state)
 	assert_false(st.done);
 }
 
+/* A single final line completes the reply. */
 static void
 reply_single_line_is_done(void **state)
 {
@@ -522,6 +552,7 @@ reply_single_line_is_done(void **state)
 	assert_true(st.done);
 }
 
+/* Continuation lines give MORE until the final line gives DONE. */
 static void
 reply_multi_line_continues_until_space_separator(void **state)
 {
@@ -538,6 +569,7 @@ reply_multi_line_continues_until_space_separator(void **state)
 	assert_true(st.done);
 }
 
+/* A final line whose code differs from the first is refused. */
 static void
 reply_rejects_mixed_codes(void **state)
 {
@@ -552,6 +584,7 @@ reply_rejects_mixed_codes(void **state)
 	assert_false(st.done);
 }
 
+/* A continuation line with another code is refused too. */
 static void
 reply_rejects_mixed_codes_on_a_continuation_line(void **state)
 {
@@ -563,6 +596,7 @@ reply_rejects_mixed_codes_on_a_continuation_line(void **state)
 	assert_int_equal(add(&st, "550-second\r\n"), SMTP_REPLY_MIXED_CODES);
 }
 
+/* A reply of exactly 100 lines is accepted. */
 static void
 reply_accepts_100_lines(void **state)
 {
@@ -578,6 +612,7 @@ reply_accepts_100_lines(void **state)
 	assert_true(st.done);
 }
 
+/* The 101st line of a reply is refused. */
 static void
 reply_rejects_101st_line(void **state)
 {
@@ -593,6 +628,7 @@ reply_rejects_101st_line(void **state)
 	assert_false(st.done);
 }
 
+/* After a reset the next reply may have another code. */
 static void
 reply_init_after_done_accepts_a_new_code(void **state)
 {
@@ -623,6 +659,7 @@ build(char *dst, size_t dstsize, size_t *outlen,
 							  arg, arglen, params, paramlen, path);
 }
 
+/* A verb alone becomes "VERB\r\n". */
 static void
 command_builds_verb_only(void **state)
 {
@@ -636,6 +673,7 @@ command_builds_verb_only(void **state)
 	assert_true(guard_intact(buf + len, 64 + 16 - len));
 }
 
+/* Verb and argument are joined by one space. */
 static void
 command_joins_verb_and_argument_with_space(void **state)
 {
@@ -649,6 +687,7 @@ command_joins_verb_and_argument_with_space(void **state)
 	assert_bytes_equal(buf, len, LIT("EHLO client.example.org\r\n"));
 }
 
+/* An empty argument adds neither space nor text. */
 static void
 command_empty_argument_adds_nothing(void **state)
 {
@@ -661,6 +700,7 @@ command_empty_argument_adds_nothing(void **state)
 	assert_bytes_equal(buf, len, LIT("NOOP\r\n"));
 }
 
+/* A NULL argument adds nothing, whatever its length says. */
 static void
 command_null_argument_ignores_its_length(void **state)
 {
@@ -673,6 +713,7 @@ command_null_argument_ignores_its_length(void **state)
 	assert_bytes_equal(buf, len, LIT("RSET\r\n"));
 }
 
+/* Parameters follow the argument after a space. */
 static void
 command_appends_params_after_argument(void **state)
 {
@@ -687,6 +728,7 @@ command_appends_params_after_argument(void **state)
 					   LIT("AUTH PLAIN AHRpbQB0YW5zdGFhZnRhbnN0YWFm\r\n"));
 }
 
+/* Parameters without an argument follow the verb. */
 static void
 command_params_without_argument(void **state)
 {
@@ -699,6 +741,7 @@ command_params_without_argument(void **state)
 	assert_bytes_equal(buf, len, LIT("HELP DATA\r\n"));
 }
 
+/* Empty parameters add nothing. */
 static void
 command_empty_params_add_nothing(void **state)
 {
@@ -711,6 +754,7 @@ command_empty_params_add_nothing(void **state)
 	assert_bytes_equal(buf, len, LIT("VRFY bob\r\n"));
 }
 
+/* NULL parameters add nothing, whatever their length says. */
 static void
 command_null_params_ignore_their_length(void **state)
 {
@@ -723,6 +767,7 @@ command_null_params_ignore_their_length(void **state)
 	assert_bytes_equal(buf, len, LIT("VRFY bob\r\n"));
 }
 
+/* A bare address in a path is wrapped in angle brackets. */
 static void
 mail_path_wraps_bare_address(void **state)
 {
@@ -736,6 +781,7 @@ mail_path_wraps_bare_address(void **state)
 	assert_bytes_equal(buf, len, LIT("MAIL FROM:<alice@example.com>\r\n"));
 }
 
+/* An address already in angle brackets is kept as it is. */
 static void
 mail_path_keeps_bracketed_address(void **state)
 {
@@ -749,6 +795,7 @@ mail_path_keeps_bracketed_address(void **state)
 	assert_bytes_equal(buf, len, LIT("RCPT TO:<bob@example.com>\r\n"));
 }
 
+/* An empty path becomes the null path "<>". */
 static void
 empty_path_is_null_reverse_path(void **state)
 {
@@ -761,6 +808,7 @@ empty_path_is_null_reverse_path(void **state)
 	assert_bytes_equal(buf, len, LIT("MAIL FROM:<>\r\n"));
 }
 
+/* A NULL path becomes the null path "<>". */
 static void
 null_path_is_null_reverse_path(void **state)
 {
@@ -773,6 +821,7 @@ null_path_is_null_reverse_path(void **state)
 	assert_bytes_equal(buf, len, LIT("MAIL FROM:<>\r\n"));
 }
 
+/* ESMTP parameters follow the path after a space. */
 static void
 mail_path_is_followed_by_params(void **state)
 {
@@ -787,6 +836,7 @@ mail_path_is_followed_by_params(void **state)
 					   LIT("MAIL FROM:<a@b.c> SIZE=1000 BODY=8BITMIME\r\n"));
 }
 
+/* An LF in the argument is refused before anything is written. */
 static void
 command_refuses_lf_in_argument_and_writes_nothing(void **state)
 {
@@ -801,6 +851,7 @@ command_refuses_lf_in_argument_and_writes_nothing(void **state)
 	assert_true(guard_intact(buf, 64 + 16));
 }
 
+/* A CR in the argument is refused before anything is written. */
 static void
 command_refuses_cr_in_argument_and_writes_nothing(void **state)
 {
@@ -815,6 +866,7 @@ command_refuses_cr_in_argument_and_writes_nothing(void **state)
 	assert_true(guard_intact(buf, 64 + 16));
 }
 
+/* A NUL in the argument is refused before anything is written. */
 static void
 command_refuses_nul_in_argument_and_writes_nothing(void **state)
 {
@@ -828,6 +880,7 @@ command_refuses_nul_in_argument_and_writes_nothing(void **state)
 	assert_true(guard_intact(buf, 64 + 16));
 }
 
+/* A CRLF in the verb is refused before anything is written. */
 static void
 command_refuses_crlf_in_verb_and_writes_nothing(void **state)
 {
@@ -842,6 +895,7 @@ command_refuses_crlf_in_verb_and_writes_nothing(void **state)
 	assert_true(guard_intact(buf, 64 + 16));
 }
 
+/* An LF in the parameters is refused before anything is written. */
 static void
 command_refuses_lf_in_params_and_writes_nothing(void **state)
 {
@@ -856,6 +910,7 @@ command_refuses_lf_in_params_and_writes_nothing(void **state)
 	assert_true(guard_intact(buf, 64 + 16));
 }
 
+/* A path smuggling a second RCPT TO: is refused. */
 static void
 command_refuses_crlf_injection_in_mail_path(void **state)
 {
@@ -870,6 +925,7 @@ command_refuses_crlf_injection_in_mail_path(void **state)
 	assert_true(guard_intact(buf, 64 + 16));
 }
 
+/* Bytes beyond the given lengths are neither checked nor copied. */
 static void
 command_looks_only_at_counted_bytes(void **state)
 {
@@ -884,6 +940,7 @@ command_looks_only_at_counted_bytes(void **state)
 	assert_bytes_equal(buf, len, LIT("VRFY bob\r\n"));
 }
 
+/* One byte under SMTP_CMD_SIZE is no room, and nothing is written. */
 static void
 command_reports_no_room_and_writes_nothing(void **state)
 {
@@ -899,6 +956,7 @@ command_reports_no_room_and_writes_nothing(void **state)
 	assert_true(guard_intact(buf, need - 1 + 16));
 }
 
+/* A zero-sized buffer is no room. */
 static void
 command_no_room_in_zero_sized_buffer(void **state)
 {
@@ -912,6 +970,7 @@ command_no_room_in_zero_sized_buffer(void **state)
 	assert_true(guard_intact(buf, 16));
 }
 
+/* A bad character is reported even when there is no room either. */
 static void
 command_bad_char_is_reported_before_no_room(void **state)
 {
@@ -924,6 +983,7 @@ command_bad_char_is_reported_before_no_room(void **state)
 	assert_true(guard_intact(buf, 16));
 }
 
+/* SMTP_CMD_SIZE is enough for both the path and the plain form. */
 static void
 command_fits_in_worst_case_size(void **state)
 {
@@ -951,6 +1011,7 @@ command_fits_in_worst_case_size(void **state)
 	assert_true(guard_intact(buf + need, 16));
 }
 
+/* Text without CR, LF or NUL (or empty) is safe. */
 static void
 text_is_safe_accepts_ordinary_text(void **state)
 {
@@ -959,6 +1020,7 @@ text_is_safe_accepts_ordinary_text(void **state)
 	assert_true(smtp_text_is_safe(LIT("")));
 }
 
+/* CR, LF and NUL each make text unsafe. */
 static void
 text_is_safe_rejects_cr_lf_and_nul(void **state)
 {
@@ -982,6 +1044,7 @@ caps_from(SmtpCaps *caps, const char *text)
 	smtp_caps_parse_line(caps, text, strlen(text));
 }
 
+/* smtp_caps_reset() forgets every capability. */
 static void
 caps_reset_clears_everything(void **state)
 {
@@ -996,6 +1059,7 @@ caps_reset_clears_everything(void **state)
 	assert_true(caps.size_limit == 0);
 }
 
+/* "AUTH PLAIN LOGIN CRAM-MD5" sets AUTH and the three mechanisms. */
 static void
 ehlo_auth_line_lists_mechanisms(void **state)
 {
@@ -1009,6 +1073,7 @@ ehlo_auth_line_lists_mechanisms(void **state)
 					 SMTP_AUTH_PLAIN | SMTP_AUTH_LOGIN | SMTP_AUTH_CRAM_MD5);
 }
 
+/* The old "AUTH=LOGIN PLAIN" form is understood. */
 static void
 ehlo_auth_equals_form_is_understood(void **state)
 {
@@ -1020,6 +1085,7 @@ ehlo_auth_equals_form_is_understood(void **state)
 	assert_int_equal(caps.auth, SMTP_AUTH_LOGIN | SMTP_AUTH_PLAIN);
 }
 
+/* "AUTH" or "AUTH=" alone sets the flag and no mechanism. */
 static void
 ehlo_auth_without_mechanisms_sets_only_the_flag(void **state)
 {
@@ -1034,6 +1100,7 @@ ehlo_auth_without_mechanisms_sets_only_the_flag(void **state)
 	assert_int_equal(caps.auth, 0);
 }
 
+/* Keyword and mechanism names are matched in any case. */
 static void
 ehlo_auth_is_case_insensitive(void **state)
 {
@@ -1046,6 +1113,7 @@ ehlo_auth_is_case_insensitive(void **state)
 					 SMTP_AUTH_PLAIN | SMTP_AUTH_CRAM_MD5 | SMTP_AUTH_XOAUTH2);
 }
 
+/* Mechanisms we do not know are skipped. */
 static void
 ehlo_auth_ignores_unknown_mechanisms(void **state)
 {
@@ -1056,6 +1124,7 @@ ehlo_auth_ignores_unknown_mechanisms(void **state)
 	assert_int_equal(caps.auth, SMTP_AUTH_LOGIN);
 }
 
+/* Names that merely start or end like a known one do not match. */
 static void
 ehlo_auth_does_not_match_mechanism_prefixes(void **state)
 {
@@ -1067,6 +1136,7 @@ ehlo_auth_does_not_match_mechanism_prefixes(void **state)
 	assert_int_equal(caps.auth, 0);
 }
 
+/* All seven known mechanism names are recognised. */
 static void
 ehlo_auth_recognises_every_known_mechanism(void **state)
 {
@@ -1081,6 +1151,7 @@ ehlo_auth_recognises_every_known_mechanism(void **state)
 					 SMTP_AUTH_SCRAM_SHA_1 | SMTP_AUTH_SCRAM_SHA_256);
 }
 
+/* Runs of spaces and tabs separate mechanisms. */
 static void
 ehlo_auth_tolerates_extra_spaces_and_tabs(void **state)
 {
@@ -1091,6 +1162,7 @@ ehlo_auth_tolerates_extra_spaces_and_tabs(void **state)
 	assert_int_equal(caps.auth, SMTP_AUTH_PLAIN | SMTP_AUTH_LOGIN);
 }
 
+/* Several AUTH lines add up. */
 static void
 ehlo_auth_accumulates_over_several_lines(void **state)
 {
@@ -1105,6 +1177,7 @@ ehlo_auth_accumulates_over_several_lines(void **state)
 	assert_int_equal(caps.auth, SMTP_AUTH_PLAIN | SMTP_AUTH_LOGIN);
 }
 
+/* Only the given length of the line is looked at. */
 static void
 ehlo_parses_only_the_counted_bytes(void **state)
 {
@@ -1116,6 +1189,7 @@ ehlo_parses_only_the_counted_bytes(void **state)
 	assert_int_equal(caps.auth, SMTP_AUTH_PLAIN);
 }
 
+/* "SIZE n" sets the flag and the limit. */
 static void
 ehlo_size_with_number(void **state)
 {
@@ -1127,6 +1201,7 @@ ehlo_size_with_number(void **state)
 	assert_true(caps.size_limit == 35882577);
 }
 
+/* "SIZE" alone sets the flag with limit 0 (none). */
 static void
 ehlo_size_without_number_means_no_limit(void **state)
 {
@@ -1138,6 +1213,7 @@ ehlo_size_without_number_means_no_limit(void **state)
 	assert_true(caps.size_limit == 0);
 }
 
+/* "size" is SIZE. */
 static void
 ehlo_size_is_case_insensitive(void **state)
 {
@@ -1149,6 +1225,7 @@ ehlo_size_is_case_insensitive(void **state)
 	assert_true(caps.size_limit == 1000);
 }
 
+/* The limit is the leading digits only. */
 static void
 ehlo_size_stops_at_first_non_digit(void **state)
 {
@@ -1162,6 +1239,7 @@ ehlo_size_stops_at_first_non_digit(void **state)
 	assert_true(caps.size_limit == 0);
 }
 
+/* The largest values that fit are kept. */
 static void
 ehlo_size_of_uint64_max_is_kept(void **state)
 {
@@ -1174,6 +1252,7 @@ ehlo_size_of_uint64_max_is_kept(void **state)
 	assert_true(caps.size_limit == UINT64_C(18446744073709551609));
 }
 
+/* Larger values saturate at UINT64_MAX. */
 static void
 ehlo_size_saturates_instead_of_overflowing(void **state)
 {
@@ -1186,6 +1265,7 @@ ehlo_size_saturates_instead_of_overflowing(void **state)
 	assert_true(caps.size_limit == UINT64_MAX);
 }
 
+/* Each argument-less keyword sets exactly its flag. */
 static void
 ehlo_simple_keywords_set_their_flags(void **state)
 {
@@ -1215,6 +1295,7 @@ ehlo_simple_keywords_set_their_flags(void **state)
 	}
 }
 
+/* Keywords are matched in any case. */
 static void
 ehlo_keywords_are_case_insensitive(void **state)
 {
@@ -1229,6 +1310,7 @@ ehlo_keywords_are_case_insensitive(void **state)
 	assert_int_equal(caps.flags, SMTP_CAP_8BITMIME);
 }
 
+/* An unknown keyword sets nothing but known. */
 static void
 ehlo_unknown_keyword_only_marks_caps_known(void **state)
 {
@@ -1244,6 +1326,7 @@ ehlo_unknown_keyword_only_marks_caps_known(void **state)
 	assert_int_equal(caps.auth, 0);
 }
 
+/* A keyword must match whole, not as a prefix. */
 static void
 ehlo_keyword_prefix_or_extension_is_not_matched(void **state)
 {
@@ -1262,6 +1345,7 @@ ehlo_keyword_prefix_or_extension_is_not_matched(void **state)
 	assert_int_equal(caps.flags, 0);
 }
 
+/* An empty line sets nothing but known. */
 static void
 ehlo_empty_line_only_marks_caps_known(void **state)
 {
@@ -1273,6 +1357,7 @@ ehlo_empty_line_only_marks_caps_known(void **state)
 	assert_int_equal(caps.flags, 0);
 }
 
+/* A line starting with a space has no keyword. */
 static void
 ehlo_line_starting_with_space_is_ignored(void **state)
 {
@@ -1284,6 +1369,7 @@ ehlo_line_starting_with_space_is_ignored(void **state)
 	assert_int_equal(caps.flags, 0);
 }
 
+/* Every mechanism bit has a name that maps back to it. */
 static void
 auth_mech_names_round_trip(void **state)
 {
@@ -1305,6 +1391,7 @@ auth_mech_names_round_trip(void **state)
 	assert_string_equal(smtp_auth_mech_name(SMTP_AUTH_CRAM_MD5), "CRAM-MD5");
 }
 
+/* Unknown or combined bits have no name. */
 static void
 auth_mech_name_of_unknown_bit_is_null(void **state)
 {
@@ -1314,6 +1401,7 @@ auth_mech_name_of_unknown_bit_is_null(void **state)
 	assert_null(smtp_auth_mech_name(SMTP_AUTH_PLAIN | SMTP_AUTH_LOGIN));
 }
 
+/* Name lookup ignores case and uses the given length. */
 static void
 auth_mech_from_name_is_case_insensitive_and_counted(void **state)
 {
@@ -1343,6 +1431,7 @@ typedef struct BodyCase
 #define BODY_CASE(name, in, out) \
 	static const BodyCase body_case_##name = {LIT(in), LIT(out)}
 
+/* The table: name, input, expected stream (encoded body and terminator). */
 BODY_CASE(empty_body_is_only_the_terminator, "", ".\r\n");
 BODY_CASE(one_char_gets_a_line_end, "a", "a\r\n.\r\n");
 BODY_CASE(crlf_line_is_kept, "a\r\n", "a\r\n.\r\n");
@@ -1511,6 +1600,7 @@ body_feed(const char *const *pieces, char *out)
 	return total;
 }
 
+/* A dot starting the next chunk after an LF is still stuffed. */
 static void
 body_dot_stuffing_survives_split_between_lf_and_dot(void **state)
 {
@@ -1523,6 +1613,7 @@ body_dot_stuffing_survives_split_between_lf_and_dot(void **state)
 	assert_bytes_equal(out, len, LIT("a\r\n..b\r\n.\r\n"));
 }
 
+/* A dot alone in a chunk after a CRLF is still stuffed. */
 static void
 body_dot_stuffing_survives_split_between_crlf_and_dot(void **state)
 {
@@ -1535,6 +1626,7 @@ body_dot_stuffing_survives_split_between_crlf_and_dot(void **state)
 	assert_bytes_equal(out, len, LIT("a\r\n..\r\n.\r\n"));
 }
 
+/* CR and LF in different chunks give one CRLF, not two. */
 static void
 body_crlf_split_between_cr_and_lf_is_one_line_end(void **state)
 {
@@ -1547,6 +1639,7 @@ body_crlf_split_between_cr_and_lf_is_one_line_end(void **state)
 	assert_bytes_equal(out, len, LIT("a\r\nb\r\n.\r\n"));
 }
 
+/* A dot after a bare CR ending the previous chunk is stuffed. */
 static void
 body_dot_after_cr_in_next_chunk_is_stuffed(void **state)
 {
@@ -1559,6 +1652,7 @@ body_dot_after_cr_in_next_chunk_is_stuffed(void **state)
 	assert_bytes_equal(out, len, LIT("a\r\n..b\r\n.\r\n"));
 }
 
+/* Encoding nothing writes nothing and keeps the state. */
 static void
 body_empty_chunk_changes_nothing(void **state)
 {
@@ -1575,6 +1669,7 @@ body_empty_chunk_changes_nothing(void **state)
 	assert_true(enc.bytes_in == 0 && enc.bytes_out == 0);
 }
 
+/* With less than 2 bytes of room nothing is consumed or written. */
 static void
 body_output_buffer_under_two_bytes_consumes_nothing(void **state)
 {
@@ -1593,6 +1688,7 @@ body_output_buffer_under_two_bytes_consumes_nothing(void **state)
 	assert_int_equal(enc.state, SMTP_BODY_LINE_START);
 }
 
+/* 2 bytes of room are enough for a stuffed dot. */
 static void
 body_two_byte_buffer_takes_a_stuffed_dot(void **state)
 {
@@ -1608,6 +1704,7 @@ body_two_byte_buffer_takes_a_stuffed_dot(void **state)
 	assert_bytes_equal(out, n, LIT(".."));
 }
 
+/* Encoding stops before a byte whose output would not fit. */
 static void
 body_partial_consumption_stops_before_a_byte_that_does_not_fit(void **state)
 {
@@ -1626,6 +1723,7 @@ body_partial_consumption_stops_before_a_byte_that_does_not_fit(void **state)
 	assert_bytes_equal(out, n, LIT("\r\n"));
 }
 
+/* finish adds CRLF only when the last line has no line end. */
 static void
 body_finish_adds_crlf_only_after_an_unterminated_line(void **state)
 {
@@ -1652,6 +1750,7 @@ body_finish_adds_crlf_only_after_an_unterminated_line(void **state)
 	assert_bytes_equal(fin, n, LIT(".\r\n"));
 }
 
+/* bytes_in and bytes_out count input and output, finish included. */
 static void
 body_counts_bytes_in_and_out(void **state)
 {
@@ -1672,6 +1771,7 @@ body_counts_bytes_in_and_out(void **state)
 	assert_true(enc.bytes_out == 11);
 }
 
+/* smtp_body_init() resets state and counters. */
 static void
 body_init_forgets_the_previous_message(void **state)
 {
@@ -1691,6 +1791,7 @@ body_init_forgets_the_previous_message(void **state)
 	assert_bytes_equal(out, n, LIT(".."));
 }
 
+/* Output for all 256 byte values fits in twice the input. */
 static void
 body_all_byte_values_stay_within_twice_the_input(void **state)
 {

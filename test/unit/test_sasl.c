@@ -110,6 +110,7 @@ choose(const char *schemes, bool caps_known, uint32_t offered,
 	return c;
 }
 
+/* The first listed scheme the server offers is chosen. */
 static void
 choose_first_listed_offered_scheme_wins(void **state)
 {
@@ -121,6 +122,7 @@ choose_first_listed_offered_scheme_wins(void **state)
 	assert_int_equal(c.mech, SMTP_AUTH_CRAM_MD5);
 }
 
+/* The caller's order decides, not the server's. */
 static void
 choose_follows_the_callers_order_not_the_servers(void **state)
 {
@@ -133,6 +135,7 @@ choose_follows_the_callers_order_not_the_servers(void **state)
 	assert_int_equal(c.mech, SMTP_AUTH_LOGIN);
 }
 
+/* Listed schemes the server does not offer are skipped. */
 static void
 choose_skips_listed_schemes_the_server_did_not_offer(void **state)
 {
@@ -144,6 +147,7 @@ choose_skips_listed_schemes_the_server_did_not_offer(void **state)
 	assert_int_equal(c.mech, SMTP_AUTH_LOGIN);
 }
 
+/* Without EHLO the first listed scheme is chosen. */
 static void
 choose_without_ehlo_takes_first_listed(void **state)
 {
@@ -155,6 +159,7 @@ choose_without_ehlo_takes_first_listed(void **state)
 	assert_int_equal(c.mech, SMTP_AUTH_LOGIN);
 }
 
+/* Without EHLO the offered mask is ignored. */
 static void
 choose_without_ehlo_ignores_the_offered_mask(void **state)
 {
@@ -166,6 +171,7 @@ choose_without_ehlo_ignores_the_offered_mask(void **state)
 	assert_int_equal(c.mech, SMTP_AUTH_CRAM_MD5);
 }
 
+/* Without EHLO cleartext schemes are still refused on plain text. */
 static void
 choose_without_ehlo_still_refuses_cleartext(void **state)
 {
@@ -179,6 +185,7 @@ choose_without_ehlo_still_refuses_cleartext(void **state)
 	assert_int_equal(c.mech, SMTP_AUTH_CRAM_MD5);
 }
 
+/* NULL schemes means SMTP_ALL_SCHEMES. */
 static void
 choose_null_schemes_means_all_schemes(void **state)
 {
@@ -196,6 +203,7 @@ choose_null_schemes_means_all_schemes(void **state)
 	assert_int_equal(c.mech, SMTP_AUTH_CRAM_MD5);
 }
 
+/* NULL schemes and only PLAIN/LOGIN offered, unencrypted: refused. */
 static void
 choose_null_schemes_refuses_cleartext_only_server_on_plain_connection(void **state)
 {
@@ -206,6 +214,7 @@ choose_null_schemes_refuses_cleartext_only_server_on_plain_connection(void **sta
 	assert_int_equal(c.status, SMTP_SASL_CLEARTEXT_REFUSED);
 }
 
+/* An unknown scheme is reported and pointed at. */
 static void
 choose_unsupported_scheme_is_named(void **state)
 {
@@ -219,6 +228,7 @@ choose_unsupported_scheme_is_named(void **state)
 	assert_int_equal(c.badlen, 4);
 }
 
+/* An unknown scheme anywhere in the list fails the call. */
 static void
 choose_unsupported_scheme_after_a_usable_one_still_fails(void **state)
 {
@@ -232,6 +242,7 @@ choose_unsupported_scheme_after_a_usable_one_still_fails(void **state)
 	assert_int_equal(c.badlen, 6);
 }
 
+/* Known but unimplemented schemes are unsupported. */
 static void
 choose_known_but_unimplemented_scheme_is_unsupported(void **state)
 {
@@ -246,6 +257,7 @@ choose_known_but_unimplemented_scheme_is_unsupported(void **state)
 	assert_bytes_equal(c.bad, c.badlen, LIT("SCRAM-SHA-256"));
 }
 
+/* Unknown schemes are reported without EHLO too. */
 static void
 choose_unsupported_scheme_is_reported_without_ehlo(void **state)
 {
@@ -257,6 +269,7 @@ choose_unsupported_scheme_is_reported_without_ehlo(void **state)
 	assert_bytes_equal(c.bad, c.badlen, LIT("XOAUTH"));
 }
 
+/* PLAIN and LOGIN are refused without TLS or the flag. */
 static void
 choose_cleartext_refused_on_plain_connection(void **state)
 {
@@ -267,6 +280,7 @@ choose_cleartext_refused_on_plain_connection(void **state)
 	assert_int_equal(c.status, SMTP_SASL_CLEARTEXT_REFUSED);
 }
 
+/* allow_cleartext permits PLAIN without TLS. */
 static void
 choose_cleartext_allowed_with_flag(void **state)
 {
@@ -278,6 +292,7 @@ choose_cleartext_allowed_with_flag(void **state)
 	assert_int_equal(c.mech, SMTP_AUTH_PLAIN);
 }
 
+/* TLS permits cleartext schemes. */
 static void
 choose_cleartext_allowed_with_tls(void **state)
 {
@@ -289,6 +304,7 @@ choose_cleartext_allowed_with_tls(void **state)
 	assert_int_equal(c.mech, SMTP_AUTH_LOGIN);
 }
 
+/* XOAUTH2 is treated as cleartext. */
 static void
 choose_xoauth2_counts_as_cleartext(void **state)
 {
@@ -302,6 +318,7 @@ choose_xoauth2_counts_as_cleartext(void **state)
 	assert_int_equal(c.mech, SMTP_AUTH_XOAUTH2);
 }
 
+/* CRAM-MD5 needs no TLS. */
 static void
 choose_cram_md5_is_allowed_on_plain_connection(void **state)
 {
@@ -313,6 +330,7 @@ choose_cram_md5_is_allowed_on_plain_connection(void **state)
 	assert_int_equal(c.mech, SMTP_AUTH_CRAM_MD5);
 }
 
+/* Refused cleartext schemes are skipped for a later CRAM-MD5. */
 static void
 choose_skips_refused_cleartext_for_a_later_cram_md5(void **state)
 {
@@ -324,6 +342,7 @@ choose_skips_refused_cleartext_for_a_later_cram_md5(void **state)
 	assert_int_equal(c.mech, SMTP_AUTH_CRAM_MD5);
 }
 
+/* Nothing listed and offered gives NONE_USABLE. */
 static void
 choose_nothing_offered_is_none_usable(void **state)
 {
@@ -336,6 +355,7 @@ choose_nothing_offered_is_none_usable(void **state)
 	assert_int_equal(c.status, SMTP_SASL_NONE_USABLE);
 }
 
+/* Offered but refused cleartext gives CLEARTEXT_REFUSED. */
 static void
 choose_offered_cleartext_on_plain_connection_is_refused_not_none(void **state)
 {
@@ -346,6 +366,7 @@ choose_offered_cleartext_on_plain_connection_is_refused_not_none(void **state)
 	assert_int_equal(c.status, SMTP_SASL_CLEARTEXT_REFUSED);
 }
 
+/* Cleartext that was not offered gives NONE_USABLE. */
 static void
 choose_unoffered_cleartext_is_not_reported_as_refused(void **state)
 {
@@ -356,6 +377,7 @@ choose_unoffered_cleartext_is_not_reported_as_refused(void **state)
 	assert_int_equal(c.status, SMTP_SASL_NONE_USABLE);
 }
 
+/* Commas (with or without spaces) separate schemes. */
 static void
 choose_accepts_comma_separated_list(void **state)
 {
@@ -370,6 +392,7 @@ choose_accepts_comma_separated_list(void **state)
 	assert_int_equal(c.mech, SMTP_AUTH_PLAIN);
 }
 
+/* Tabs separate schemes. */
 static void
 choose_accepts_tab_separated_list(void **state)
 {
@@ -381,6 +404,7 @@ choose_accepts_tab_separated_list(void **state)
 	assert_int_equal(c.mech, SMTP_AUTH_LOGIN);
 }
 
+/* Scheme names are matched in any case. */
 static void
 choose_scheme_names_are_case_insensitive(void **state)
 {
@@ -392,6 +416,7 @@ choose_scheme_names_are_case_insensitive(void **state)
 	assert_int_equal(c.mech, SMTP_AUTH_PLAIN);
 }
 
+/* An empty or separator-only list gives NONE_USABLE. */
 static void
 choose_empty_scheme_list_is_none_usable(void **state)
 {
@@ -404,6 +429,7 @@ choose_empty_scheme_list_is_none_usable(void **state)
 	assert_int_equal(c.status, SMTP_SASL_NONE_USABLE);
 }
 
+/* Oracle's ALL_SCHEMES and NON_CLEARTEXT lists are usable. */
 static void
 oracle_scheme_constants_are_all_implemented(void **state)
 {
@@ -417,6 +443,7 @@ oracle_scheme_constants_are_all_implemented(void **state)
 	assert_int_equal(c.mech, SMTP_AUTH_CRAM_MD5);
 }
 
+/* PLAIN, LOGIN and XOAUTH2 are cleartext; CRAM-MD5 is not. */
 static void
 cleartext_mechanisms_are_plain_login_and_xoauth2(void **state)
 {
@@ -428,6 +455,7 @@ cleartext_mechanisms_are_plain_login_and_xoauth2(void **state)
 	assert_false(smtp_sasl_is_cleartext(0));
 }
 
+/* The implemented mask is PLAIN, LOGIN, CRAM-MD5 and XOAUTH2. */
 static void
 implemented_mechanisms_are_the_four_we_build(void **state)
 {
@@ -506,6 +534,7 @@ check_decode_rejects(const char *in)
 	}
 }
 
+/* Encoding matches the RFC 4648 section 10 vectors. */
 static void
 base64_encodes_rfc4648_vectors(void **state)
 {
@@ -519,6 +548,7 @@ base64_encodes_rfc4648_vectors(void **state)
 	check_encode(LIT("foobar"), "Zm9vYmFy");
 }
 
+/* Decoding matches the RFC 4648 section 10 vectors. */
 static void
 base64_decodes_rfc4648_vectors(void **state)
 {
@@ -532,6 +562,7 @@ base64_decodes_rfc4648_vectors(void **state)
 	check_decode("Zm9vYmFy", LIT("foobar"));
 }
 
+/* '+', '/' and zero bytes decode correctly. */
 static void
 base64_decodes_binary_with_plus_and_slash(void **state)
 {
@@ -540,6 +571,7 @@ base64_decodes_binary_with_plus_and_slash(void **state)
 	check_decode("AAAA", LIT("\0\0\0"));
 }
 
+/* Encode then decode gives back every length 0..300. */
 static void
 base64_round_trips_every_length_and_byte(void **state)
 {
@@ -564,6 +596,7 @@ base64_round_trips_every_length_and_byte(void **state)
 	}
 }
 
+/* A length that is not a multiple of 4 is refused. */
 static void
 base64_decode_rejects_length_not_multiple_of_four(void **state)
 {
@@ -575,6 +608,7 @@ base64_decode_rejects_length_not_multiple_of_four(void **state)
 	check_decode_rejects("Zm9vYg=");
 }
 
+/* Characters outside the alphabet are refused. */
 static void
 base64_decode_rejects_characters_outside_the_alphabet(void **state)
 {
@@ -585,6 +619,7 @@ base64_decode_rejects_characters_outside_the_alphabet(void **state)
 	check_decode_rejects("Zm9v_-==");
 }
 
+/* Whitespace inside the data is refused. */
 static void
 base64_decode_rejects_embedded_whitespace(void **state)
 {
@@ -593,7 +628,7 @@ base64_decode_rejects_embedded_whitespace(void **state)
 	check_decode_rejects("Zm\r\nYmFy");
 }
 
-/* The next five show src/sasl.c accepting input that is not base64. */
+/* Padding followed by more groups is refused (fails today). */
 static void
 base64_decode_rejects_padding_in_the_middle(void **state)
 {
@@ -601,6 +636,7 @@ base64_decode_rejects_padding_in_the_middle(void **state)
 	check_decode_rejects("QQ==QQ==");
 }
 
+/* Data after '=' in the last group is refused (fails today). */
 static void
 base64_decode_rejects_data_after_padding(void **state)
 {
@@ -608,6 +644,7 @@ base64_decode_rejects_data_after_padding(void **state)
 	check_decode_rejects("QQ=A");
 }
 
+/* A group of mostly padding is refused (fails today). */
 static void
 base64_decode_rejects_only_padding(void **state)
 {
@@ -616,6 +653,7 @@ base64_decode_rejects_only_padding(void **state)
 	check_decode_rejects("A===");
 }
 
+/* Leading whitespace is refused (fails today). */
 static void
 base64_decode_rejects_leading_whitespace(void **state)
 {
@@ -623,6 +661,7 @@ base64_decode_rejects_leading_whitespace(void **state)
 	check_decode_rejects("    QQ==");
 }
 
+/* Trailing whitespace is refused (fails today: wrong length). */
 static void
 base64_decode_rejects_trailing_whitespace_after_padding(void **state)
 {
@@ -637,6 +676,7 @@ base64_decode_rejects_trailing_whitespace_after_padding(void **state)
  * Client messages
  */
 
+/* PLAIN message and base64 match RFC 4616's example. */
 static void
 sasl_plain_message_matches_rfc4616_example(void **state)
 {
@@ -652,6 +692,7 @@ sasl_plain_message_matches_rfc4616_example(void **state)
 	assert_bytes_equal(b64, n, LIT("AHRpbQB0YW5zdGFhZnRhbnN0YWFm"));
 }
 
+/* The PLAIN message fits in exactly user + pass + 2 bytes. */
 static void
 sasl_plain_message_fits_exactly(void **state)
 {
@@ -665,6 +706,7 @@ sasl_plain_message_fits_exactly(void **state)
 	assert_true(guard_intact(raw + 9, 16));
 }
 
+/* One byte short, PLAIN returns 0 and writes nothing. */
 static void
 sasl_plain_message_without_room_returns_zero(void **state)
 {
@@ -677,6 +719,7 @@ sasl_plain_message_without_room_returns_zero(void **state)
 	assert_true(guard_intact(raw, sizeof(raw)));
 }
 
+/* Empty user and password give two NULs. */
 static void
 sasl_plain_message_with_empty_user_and_password(void **state)
 {
@@ -688,6 +731,7 @@ sasl_plain_message_with_empty_user_and_password(void **state)
 	assert_bytes_equal(raw, n, LIT("\0\0"));
 }
 
+/* XOAUTH2 message and base64 match Google's documented example. */
 static void
 sasl_xoauth2_message_matches_google_example(void **state)
 {
@@ -710,6 +754,7 @@ sasl_xoauth2_message_matches_google_example(void **state)
 						   "emRHRXVZMjl0Q2cBAQ=="));
 }
 
+/* XOAUTH2 fits exactly, and returns 0 one byte short. */
 static void
 sasl_xoauth2_message_fits_exactly_or_returns_zero(void **state)
 {
@@ -728,6 +773,7 @@ sasl_xoauth2_message_fits_exactly_or_returns_zero(void **state)
 	assert_true(guard_intact(raw + need, sizeof(raw) - need));
 }
 
+/* CRAM-MD5 answers RFC 2195's example challenge correctly. */
 static void
 sasl_cram_md5_matches_rfc2195_example(void **state)
 {
@@ -751,6 +797,7 @@ sasl_cram_md5_matches_rfc2195_example(void **state)
 					   LIT("dGltIGI5MTNhNjAyYzdlZGE3YTQ5NWI0ZTZlNzMzNGQzODkw"));
 }
 
+/* A password over 64 bytes is hashed first, as HMAC requires. */
 static void
 sasl_cram_md5_hashes_a_password_longer_than_the_block(void **state)
 {
@@ -766,6 +813,7 @@ sasl_cram_md5_hashes_a_password_longer_than_the_block(void **state)
 	assert_bytes_equal(raw, n, LIT("u 9a45e89e9dd2afa1cb2c161d0eda73b1"));
 }
 
+/* An empty password is an empty HMAC key. */
 static void
 sasl_cram_md5_accepts_empty_password(void **state)
 {
@@ -778,6 +826,7 @@ sasl_cram_md5_accepts_empty_password(void **state)
 	assert_bytes_equal(raw, n, LIT("u 5a470ef74cd7af75c375be99c6ef771f"));
 }
 
+/* CRAM-MD5 fits exactly, and returns 0 one byte short. */
 static void
 sasl_cram_md5_fits_exactly_or_returns_zero(void **state)
 {
