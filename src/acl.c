@@ -32,15 +32,39 @@ static const char *const acl_query =
 "       (a.end_date IS NULL OR a.end_date OPERATOR(pg_catalog.>) pg_catalog.now())"
 "  FROM smtp_mail.host_acl a";
 
+/* Both queries, planned once per backend (the plan cache replans them). */
+static SPIPlanPtr owner_plan = NULL;
+static SPIPlanPtr acl_plan = NULL;
+
+/* Prepare and keep a plan on first use. */
+static SPIPlanPtr
+saved_plan(SPIPlanPtr *plan, const char *query, int nargs, Oid *argtypes)
+{
+	if (*plan == NULL)
+	{
+		SPIPlanPtr	p = SPI_prepare(query, nargs, argtypes);
+
+		if (p == NULL)
+			elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+		if (SPI_keepplan(p) != 0)
+			elog(ERROR, "SPI_keepplan failed");
+		*plan = p;
+	}
+	return *plan;
+}
+
 /* The role that owns the extension. */
 static Oid
 extension_owner(void)
 {
 	bool		isnull;
 	Datum		d;
+	SPIPlanPtr	plan = saved_plan(&owner_plan,
+								  "SELECT extowner FROM pg_catalog.pg_extension"
+								  " WHERE extname OPERATOR(pg_catalog.=) 'smtp_mail'",
+								  0, NULL);
 
-	if (SPI_execute("SELECT extowner FROM pg_catalog.pg_extension"
-					" WHERE extname = 'smtp_mail'", true, 1) != SPI_OK_SELECT ||
+	if (SPI_execute_plan(plan, NULL, NULL, true, 1) != SPI_OK_SELECT ||
 		SPI_processed != 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -78,8 +102,8 @@ fetch_rows(Oid user, int *nrows)
 						   SECURITY_RESTRICTED_OPERATION);
 	PG_TRY();
 	{
-		if (SPI_execute_with_args(acl_query, 1, argtypes, args, NULL, true, 0)
-			!= SPI_OK_SELECT)
+		if (SPI_execute_plan(saved_plan(&acl_plan, acl_query, 1, argtypes),
+							 args, NULL, true, 0) != SPI_OK_SELECT)
 			elog(ERROR, "could not read smtp_mail.host_acl");
 	}
 	PG_FINALLY();

@@ -339,9 +339,52 @@ smtp_body_encode(SmtpBodyEncoder *enc, const char *in, size_t inlen,
 	size_t		o = 0;
 	SmtpBodyState st = enc->state;
 
+	/* Where the next CR and LF are (inlen: none); found lazily, once. */
+	size_t		next_cr = 0;
+	size_t		next_lf = 0;
+	bool		cr_known = false;
+	bool		lf_known = false;
+
 	while (i < inlen && o + 2 <= outsize)
 	{
-		char		ch = in[i++];
+		char		ch;
+
+		/*
+		 * Inside a line only CR and LF matter: copy the run up to the next
+		 * one in a block.  The positions are searched with memchr and kept,
+		 * so the input is scanned once whatever its shape.
+		 */
+		if (st == SMTP_BODY_MID_LINE)
+		{
+			size_t		stop;
+			size_t		n;
+
+			if (!cr_known || next_cr < i)
+			{
+				const char *p = memchr(in + i, '\r', inlen - i);
+
+				next_cr = p ? (size_t) (p - in) : inlen;
+				cr_known = true;
+			}
+			if (!lf_known || next_lf < i)
+			{
+				const char *p = memchr(in + i, '\n', inlen - i);
+
+				next_lf = p ? (size_t) (p - in) : inlen;
+				lf_known = true;
+			}
+			stop = next_cr < next_lf ? next_cr : next_lf;
+			n = stop - i;
+			if (n > outsize - o)
+				n = outsize - o;
+			memcpy(out + o, in + i, n);
+			i += n;
+			o += n;
+			if (i >= inlen || o + 2 > outsize)
+				break;
+		}
+
+		ch = in[i++];
 
 		switch (ch)
 		{

@@ -69,6 +69,9 @@ typedef struct SmtpConn
 	int			tx_timeout;		/* seconds, -1 = wait for ever */
 	pgsocket	sock;
 	bool		fd_acquired;
+	struct WaitEventSet *waitset;	/* latch, postmaster death, sock */
+	int			wait_pos;		/* the socket's position in it */
+	uint32		wait_events;	/* what the socket entry waits for */
 	SSL		   *ssl;			/* NULL until TLS is up */
 	SmtpWallet *wallet;			/* trust anchors for TLS */
 	char	   *peer_subject;	/* server certificate subject once TLS is up */

@@ -59,20 +59,47 @@ smtp_transport_fail(SmtpConn *conn, const char *fmt,...)
 }
 
 /*
+ * The connection's wait set (latch, postmaster death, socket), created once
+ * per socket and kept: a wait then costs one epoll_wait instead of building
+ * and tearing down an epoll instance each time, as WaitLatchOrSocket does.
+ */
+static WaitEventSet *
+wait_set_for(SmtpConn *conn, uint32 events)
+{
+	if (conn->waitset == NULL)
+	{
+		WaitEventSet *set = CreateWaitEventSet(TopMemoryContext, 3);
+
+		AddWaitEventToSet(set, WL_LATCH_SET, PGINVALID_SOCKET, MyLatch, NULL);
+		AddWaitEventToSet(set, WL_EXIT_ON_PM_DEATH, PGINVALID_SOCKET, NULL, NULL);
+		conn->wait_pos = AddWaitEventToSet(set, events, conn->sock, NULL, NULL);
+		conn->wait_events = events;
+		conn->waitset = set;
+	}
+	else if (conn->wait_events != events)
+	{
+		ModifyWaitEvent(conn->waitset, conn->wait_pos, events, NULL);
+		conn->wait_events = events;
+	}
+	return conn->waitset;
+}
+
+/*
  * Wait until the socket is ready for "events", the latch is set (then
  * check for interrupts and go on waiting) or the deadline passes (then
  * fail).  A deadline in the past still polls the socket once, so a
  * tx_timeout of 0 means "do not wait" rather than "always fail".
  */
 static void
-transport_wait(SmtpConn *conn, int events, TimestampTz deadline,
+transport_wait(SmtpConn *conn, uint32 events, TimestampTz deadline,
 			   int seconds, const char *what)
 {
 	for (;;)
 	{
-		int			flags = WL_LATCH_SET | WL_EXIT_ON_PM_DEATH | events;
+		WaitEventSet *set = wait_set_for(conn, events);
+		WaitEvent	ev;
 		long		timeout = -1;
-		int			rc;
+		int			n;
 
 		if (deadline != 0)
 		{
@@ -81,19 +108,16 @@ transport_wait(SmtpConn *conn, int events, TimestampTz deadline,
 
 			TimestampDifference(GetCurrentTimestamp(), deadline, &secs, &usecs);
 			timeout = secs * 1000 + usecs / 1000;
-			flags |= WL_TIMEOUT;
 		}
-		rc = WaitLatchOrSocket(MyLatch, flags, conn->sock, timeout,
-							   PG_WAIT_EXTENSION);
-		if (rc & WL_LATCH_SET)
+		n = WaitEventSetWait(set, timeout, &ev, 1, PG_WAIT_EXTENSION);
+		if (n > 0 && (ev.events & WL_LATCH_SET))
 		{
 			ResetLatch(MyLatch);
 			CHECK_FOR_INTERRUPTS();
 		}
-		if (rc & events)
+		if (n > 0 && (ev.events & events))
 			return;
-		if ((rc & WL_TIMEOUT) ||
-			(deadline != 0 && GetCurrentTimestamp() >= deadline))
+		if (n == 0 || (deadline != 0 && GetCurrentTimestamp() >= deadline))
 			smtp_transport_fail(conn, "4.4.2 timed out after %d s %s %s:%d",
 								seconds, what, conn->host, conn->port);
 	}
@@ -195,10 +219,15 @@ quickack(SmtpConn *conn)
 #endif
 }
 
-/* Release the socket and its external-FD reservation, if held. */
+/* Release the wait set, the socket and its external-FD reservation. */
 static void
 close_socket(SmtpConn *conn)
 {
+	if (conn->waitset != NULL)
+	{
+		FreeWaitEventSet(conn->waitset);
+		conn->waitset = NULL;
+	}
 	if (conn->sock != PGINVALID_SOCKET)
 	{
 		closesocket(conn->sock);
