@@ -46,6 +46,9 @@ extern bool smtp_trace;
 #define SMTP_INBUF_SIZE		16384
 #define SMTP_OUTBUF_SIZE	65536
 
+/* Room for "host:port/verified-name" keying cached TLS sessions. */
+#define SMTP_SESSION_KEY_SIZE	600
+
 typedef enum SmtpConnState
 {
 	SMTP_CONN_FREE = 0,			/* slot unused */
@@ -73,6 +76,7 @@ typedef struct SmtpConn
 	int			wait_pos;		/* the socket's position in it */
 	uint32		wait_events;	/* what the socket entry waits for */
 	SSL		   *ssl;			/* NULL until TLS is up */
+	char		session_key[SMTP_SESSION_KEY_SIZE];	/* host:port/name */
 	SmtpWallet *wallet;			/* trust anchors for TLS */
 	char	   *peer_subject;	/* server certificate subject once TLS is up */
 	SmtpCaps	caps;
@@ -156,6 +160,9 @@ extern bool smtp_wallet_client_identity(const SmtpWallet *wallet,
 										STACK_OF(X509) **chain);
 extern void smtp_wallet_release(SmtpWallet *wallet);
 extern SSL_CTX *smtp_wallet_ssl_ctx(SmtpWallet *wallet);
+extern SSL_SESSION *smtp_wallet_session(SmtpWallet *wallet, const char *key);
+extern bool smtp_wallet_keep_session(SmtpWallet *wallet, const char *key,
+									 SSL_SESSION *session);
 extern int	smtp_wallet_certificates(const SmtpWallet *wallet, X509 ***certs,
 									 const char ***sources, bool **has_key);
 

@@ -59,6 +59,24 @@ verify_callback(int ok, X509_STORE_CTX *ctx)
 }
 
 /*
+ * A new session from the server (TLS 1.2 at the end of the handshake,
+ * TLS 1.3 as a ticket after it): keep it in the wallet for resumption,
+ * keyed by host, port and verified name.  Only sessions of verified
+ * handshakes are kept, never those of server_certificates' inspection.
+ */
+static int
+new_session_callback(SSL *ssl, SSL_SESSION *session)
+{
+	SmtpConn   *conn = SSL_get_app_data(ssl);
+
+	if (conn == NULL || conn->wallet == NULL || smtp_tls_inspect_only ||
+		conn->session_key[0] == '\0' ||
+		SSL_get_verify_result(ssl) != X509_V_OK)
+		return 0;
+	return smtp_wallet_keep_session(conn->wallet, conn->session_key, session) ? 1 : 0;
+}
+
+/*
  * A new client SSL_CTX trusting the wallet's certificates, with its client
  * identity if it has one.  Returns NULL (and leaves the error queue) on
  * failure; the caller reports it.
@@ -85,6 +103,9 @@ smtp_tls_context(SmtpWallet *wallet)
 	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
 					 SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 	SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT |
+								   SSL_SESS_CACHE_NO_INTERNAL_STORE);
+	SSL_CTX_sess_set_new_cb(ctx, new_session_callback);
 	if (smtp_wallet_client_identity(wallet, &cert, &key, &chain))
 	{
 		int			i;
@@ -144,6 +165,21 @@ smtp_tls_new(SmtpConn *conn, const char *name)
 	{
 		SSL_free(ssl);
 		smtp_tls_report_failure(conn, name, SSL_ERROR_SSL);
+	}
+
+	/*
+	 * Resume an earlier session with the same host, port and verified name:
+	 * a new connection per message then skips the certificate exchange.
+	 */
+	SSL_set_app_data(ssl, conn);
+	snprintf(conn->session_key, sizeof(conn->session_key), "%s:%d/%s",
+			 conn->host, conn->port, name);
+	if (!smtp_tls_inspect_only)
+	{
+		SSL_SESSION *session = smtp_wallet_session(conn->wallet, conn->session_key);
+
+		if (session != NULL)
+			(void) SSL_set_session(ssl, session);
 	}
 	return ssl;
 }

@@ -26,6 +26,8 @@
 #include "storage/fd.h"
 #include "utils/memutils.h"
 
+#define WALLET_SESSIONS 8
+
 struct SmtpWallet
 {
 	char	   *path;			/* canonical directory, or "system:" */
@@ -39,6 +41,10 @@ struct SmtpWallet
 	STACK_OF(X509) *client_chain;
 	SSL_CTX    *ctx;
 	int			ctx_min_version;
+	/* TLS sessions for resumption, by "host:port/name"; round robin. */
+	char		session_keys[WALLET_SESSIONS][SMTP_SESSION_KEY_SIZE];
+	SSL_SESSION *sessions[WALLET_SESSIONS];
+	int			next_session;
 	int			refcount;		/* connections using it, +1 while cached */
 	bool		cached;
 	struct SmtpWallet *next;
@@ -49,12 +55,73 @@ static SmtpWallet *wallet_cache = NULL;
 /* PKCS#12 files are parsed in a library context that also has "legacy". */
 static OSSL_LIB_CTX *p12_libctx = NULL;
 
+/* Drop every cached TLS session (they belong to the SSL_CTX). */
+static void
+forget_sessions(SmtpWallet *w)
+{
+	int			i;
+
+	for (i = 0; i < WALLET_SESSIONS; i++)
+	{
+		if (w->sessions[i] != NULL)
+			SSL_SESSION_free(w->sessions[i]);
+		w->sessions[i] = NULL;
+		w->session_keys[i][0] = '\0';
+	}
+}
+
+/*
+ * A resumable session from an earlier verified handshake with the same
+ * host, port and verified name, or NULL.  Borrowed: SSL_set_session takes
+ * its own reference.
+ */
+SSL_SESSION *
+smtp_wallet_session(SmtpWallet *wallet, const char *key)
+{
+	int			i;
+
+	for (i = 0; i < WALLET_SESSIONS; i++)
+		if (wallet->sessions[i] != NULL &&
+			strcmp(wallet->session_keys[i], key) == 0)
+			return SSL_SESSION_is_resumable(wallet->sessions[i]) ?
+				wallet->sessions[i] : NULL;
+	return NULL;
+}
+
+/*
+ * Keep a session for resumption, replacing the one for the same key (or
+ * the oldest).  Takes ownership.  Called from inside OpenSSL, so it must
+ * not raise: no palloc here.
+ */
+bool
+smtp_wallet_keep_session(SmtpWallet *wallet, const char *key,
+						 SSL_SESSION *session)
+{
+	int			slot = -1;
+	int			i;
+
+	for (i = 0; i < WALLET_SESSIONS && slot < 0; i++)
+		if (strcmp(wallet->session_keys[i], key) == 0)
+			slot = i;
+	if (slot < 0)
+	{
+		slot = wallet->next_session;
+		wallet->next_session = (slot + 1) % WALLET_SESSIONS;
+	}
+	if (wallet->sessions[slot] != NULL)
+		SSL_SESSION_free(wallet->sessions[slot]);
+	wallet->sessions[slot] = session;
+	strlcpy(wallet->session_keys[slot], key, SMTP_SESSION_KEY_SIZE);
+	return true;
+}
+
 /* Free a wallet and every OpenSSL object it owns. */
 static void
 wallet_free(SmtpWallet *w)
 {
 	int			i;
 
+	forget_sessions(w);
 	if (w->ctx)
 		SSL_CTX_free(w->ctx);
 	if (w->store)
@@ -119,6 +186,7 @@ smtp_wallet_ssl_ctx(SmtpWallet *wallet)
 {
 	if (wallet->ctx != NULL && wallet->ctx_min_version != smtp_tls_min_version)
 	{
+		forget_sessions(wallet);
 		SSL_CTX_free(wallet->ctx);
 		wallet->ctx = NULL;
 	}

@@ -604,6 +604,7 @@ class TestSMTP(SMTP):
             return {"tls": False}
         info = {"tls": True, "tls_version": so.version(),
                 "tls_cipher": (so.cipher() or [None])[0],
+                "tls_session_reused": bool(so.session_reused),
                 "client_cert": None}
         try:
             pc = so.getpeercert()
