@@ -317,6 +317,9 @@ smtp_caps_parse_line(SmtpCaps *caps, const char *text, size_t len)
 		caps->flags |= SMTP_CAP_CHUNKING;
 }
 
+/* Runs inside a line shorter than this are copied without memchr. */
+#define SHORT_RUN 16
+
 /* Start a new message body. */
 void
 smtp_body_init(SmtpBodyEncoder *enc)
@@ -351,33 +354,49 @@ smtp_body_encode(SmtpBodyEncoder *enc, const char *in, size_t inlen,
 
 		/*
 		 * Inside a line only CR and LF matter: copy the run up to the next
-		 * one in a block.  The positions are searched with memchr and kept,
-		 * so the input is scanned once whatever its shape.
+		 * one in a block.  Short runs are copied byte by byte; past
+		 * SHORT_RUN bytes memchr finds the rest, and the CR and LF positions
+		 * it finds are remembered, so the input is scanned once whatever
+		 * its shape.
 		 */
 		if (st == SMTP_BODY_MID_LINE)
 		{
-			size_t		stop;
-			size_t		n;
+			size_t		limit = inlen - i;
+			size_t		n = 0;
 
-			if (!cr_known || next_cr < i)
+			if (limit > outsize - o)
+				limit = outsize - o;
+			while (n < limit && n < SHORT_RUN &&
+				   in[i + n] != '\r' && in[i + n] != '\n')
 			{
-				const char *p = memchr(in + i, '\r', inlen - i);
-
-				next_cr = p ? (size_t) (p - in) : inlen;
-				cr_known = true;
+				out[o + n] = in[i + n];
+				n++;
 			}
-			if (!lf_known || next_lf < i)
+			if (n == SHORT_RUN && n < limit)
 			{
-				const char *p = memchr(in + i, '\n', inlen - i);
+				size_t		done = n;
+				size_t		stop;
 
-				next_lf = p ? (size_t) (p - in) : inlen;
-				lf_known = true;
+				if (!cr_known || next_cr < i + done)
+				{
+					const char *p = memchr(in + i + done, '\r', inlen - i - done);
+
+					next_cr = p ? (size_t) (p - in) : inlen;
+					cr_known = true;
+				}
+				if (!lf_known || next_lf < i + done)
+				{
+					const char *p = memchr(in + i + done, '\n', inlen - i - done);
+
+					next_lf = p ? (size_t) (p - in) : inlen;
+					lf_known = true;
+				}
+				stop = next_cr < next_lf ? next_cr : next_lf;
+				n = stop - i;
+				if (n > limit)
+					n = limit;
+				memcpy(out + o + done, in + i + done, n - done);
 			}
-			stop = next_cr < next_lf ? next_cr : next_lf;
-			n = stop - i;
-			if (n > outsize - o)
-				n = outsize - o;
-			memcpy(out + o, in + i, n);
 			i += n;
 			o += n;
 			if (i >= inlen || o + 2 > outsize)

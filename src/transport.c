@@ -360,6 +360,15 @@ smtp_transport_read(SmtpConn *conn, char *buf, size_t size)
 	TimestampTz deadline = deadline_in(conn->tx_timeout);
 
 	quickack(conn);
+
+	/*
+	 * A reply is read right after its command was sent, so it is almost
+	 * never there yet: wait first instead of spending a read on EAGAIN,
+	 * unless TLS already holds bytes (read-ahead).
+	 */
+	if (conn->ssl == NULL || !SSL_has_pending(conn->ssl))
+		transport_wait(conn, WL_SOCKET_READABLE, deadline, conn->tx_timeout,
+					   "waiting for a reply from");
 	for (;;)
 	{
 		ssize_t		n;
