@@ -77,6 +77,15 @@ CREATE EXTENSION smtp_mail;
 $(testbed_settings_sql $db)
 SQL
     psql -qX -d $db -v ON_ERROR_STOP=1 -f test/pgtap/helpers.sql >/dev/null
+    # A LATIN1 database, for the encoding conversion tests (reached with dblink).
+    psql -qX -d postgres -c "DROP DATABASE IF EXISTS ${db}_latin1" \
+         -c "CREATE DATABASE ${db}_latin1 ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0" >/dev/null 2>&1
+    psql -qX -d ${db}_latin1 -v ON_ERROR_STOP=1 >/dev/null <<SQL
+CREATE EXTENSION smtp_mail;
+INSERT INTO smtp_mail.host_acl (host, principal) VALUES ('127.0.0.1', 'postgres');
+$(testbed_settings_sql ${db}_latin1)
+SQL
+    psql -qX -d $db -c "ALTER DATABASE $db SET smtp_test.connstr_latin1 = 'host=$PGHOST port=$PGPORT user=postgres dbname=${db}_latin1'" >/dev/null
     # shellcheck disable=SC2086
     out=$(pg_prove -v -d $db ${PGTAP_FILES:-test/pgtap/[0-9]*.sql} 2>&1)
     echo "$out" | grep -vE '^\s*ok ' | grep -E 'not ok|^#|\.sql|Result|Files=|Failed|Dubious|Parse errors' | head -80
