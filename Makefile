@@ -40,3 +40,18 @@ unit:
 
 fuzz:
 	$(MAKE) -C test/fuzz run FUZZ_SECONDS=$(or $(FUZZ_SECONDS),10)
+
+# --- robustness targets (test/load, test/asan) ---
+.PHONY: check-asan check-valgrind check-load
+# pgTAP suites and the load test (ASAN_SUITES selects) against a
+# sanitized build in a private copy of the PostgreSQL tree; see test/asan/README.md.
+check-asan:
+	bash test/asan/run.sh
+
+check-valgrind:
+	SANITIZER=valgrind bash test/asan/run.sh
+
+# 20 backends x 100 messages to Postfix and to the test server with faults,
+# against the installed extension (make install first); see test/load/README.md.
+check-load:
+	bash test/load/run.sh

@@ -174,9 +174,10 @@ smtp_tls_new(SmtpConn *conn, const char *name)
 	 * a new connection per message then skips the certificate exchange.
 	 */
 	SSL_set_app_data(ssl, conn);
-	snprintf(conn->session_key, sizeof(conn->session_key), "%s:%d/%s",
-			 conn->host, conn->port, name);
-	if (!smtp_tls_inspect_only)
+	if (snprintf(conn->session_key, sizeof(conn->session_key), "%s:%d/%s",
+				 conn->host, conn->port, name) >= (int) sizeof(conn->session_key))
+		conn->session_key[0] = '\0';	/* too long to key safely: no cache */
+	if (!smtp_tls_inspect_only && conn->session_key[0] != '\0')
 	{
 		SSL_SESSION *session = smtp_wallet_session(conn->wallet, conn->session_key);
 

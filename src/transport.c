@@ -134,17 +134,25 @@ tls_wait(SmtpConn *conn, int ssl_error, TimestampTz deadline, int seconds,
 				   deadline, seconds, what);
 }
 
-/* The OpenSSL error queue's first entry as text (and the queue cleared). */
+/*
+ * Why a TLS read or write failed: OpenSSL's first queued error, else the
+ * socket error (a reset shows as SSL_ERROR_SYSCALL with an empty queue),
+ * else a close without close_notify.  sys_errno is errno saved right
+ * after the call.  The queue is cleared.
+ */
 static const char *
-tls_error_text(void)
+tls_error_text(int sys_errno)
 {
 	static char buf[256];
 	unsigned long e = ERR_get_error();
 
 	ERR_clear_error();
-	if (e == 0)
-		return "connection closed without TLS close_notify";
-	ERR_error_string_n(e, buf, sizeof(buf));
+	if (e != 0)
+		ERR_error_string_n(e, buf, sizeof(buf));
+	else if (sys_errno != 0)
+		strlcpy(buf, strerror(sys_errno), sizeof(buf));
+	else
+		strlcpy(buf, "connection closed without TLS close_notify", sizeof(buf));
 	return buf;
 }
 
@@ -318,9 +326,11 @@ smtp_transport_write(SmtpConn *conn, const char *buf, size_t len)
 			int			chunk = (int) Min(len, (size_t) INT_MAX);
 
 			ERR_clear_error();
+			errno = 0;
 			n = SSL_write(conn->ssl, buf, chunk);
 			if (n <= 0)
 			{
+				int			sys_errno = errno;
 				int			e = SSL_get_error(conn->ssl, (int) n);
 
 				if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
@@ -329,7 +339,7 @@ smtp_transport_write(SmtpConn *conn, const char *buf, size_t len)
 					continue;
 				}
 				smtp_transport_fail(conn, "4.4.2 TLS write to %s:%d failed: %s",
-									conn->host, conn->port, tls_error_text());
+									conn->host, conn->port, tls_error_text(sys_errno));
 			}
 		}
 		else
@@ -376,14 +386,17 @@ smtp_transport_read(SmtpConn *conn, char *buf, size_t size)
 		if (conn->ssl != NULL)
 		{
 			int			e;
+			int			sys_errno;
 
 			ERR_clear_error();
+			errno = 0;
 			n = SSL_read(conn->ssl, buf, (int) Min(size, (size_t) INT_MAX));
 			if (n > 0)
 			{
 				conn->bytes_in += (uint64) n;
 				return (size_t) n;
 			}
+			sys_errno = errno;
 			e = SSL_get_error(conn->ssl, (int) n);
 			if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
 			{
@@ -395,7 +408,7 @@ smtp_transport_read(SmtpConn *conn, char *buf, size_t size)
 				smtp_transport_fail(conn, "4.4.2 connection closed by %s:%d",
 									conn->host, conn->port);
 			smtp_transport_fail(conn, "4.4.2 TLS read from %s:%d failed: %s",
-								conn->host, conn->port, tls_error_text());
+								conn->host, conn->port, tls_error_text(sys_errno));
 		}
 		n = recv(conn->sock, buf, size, 0);
 		if (n > 0)

@@ -3,17 +3,30 @@
 # the extension, starts the test bed (PostgreSQL, test SMTP server, Postfix)
 # on loopback, runs every suite, stops the test bed, and ends with
 # "N passed, N failed".  Exit status 0 only if nothing failed.
-#   SUITES="unit regress pgtap fuzz" selects suites (default: all).
+#   SUITES="unit fuzz regress pgtap load asan" selects suites (default: all).
+#   load: 20 backends x 100 messages with faults (test/load); asan: the pgTAP
+#   suites and a smaller load test against an AddressSanitizer build
+#   (test/asan).  Each starts a test bed of its own.
 #   KEEP_WORK=1 keeps the work directory (logs, captured mail) for a look.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
-SUITES=${SUITES:-"unit regress pgtap fuzz"}
+SUITES=${SUITES:-"unit fuzz regress pgtap load asan"}
 passed=0
 failed=0
 
 note() { printf '\n== %s\n' "$*"; }
 count() { passed=$((passed + $1)); failed=$((failed + $2)); }
+# Run a script that ends with "N passed, N failed" and add its counts.
+run_counted() {
+    local out last
+    out=$("$@" 2>&1)
+    echo "$out" | grep -E '^(ok|FAIL|not ok)|^== |passed, [0-9]+ failed' | grep -v '^ok' | tail -40
+    last=$(echo "$out" | grep -E '^[0-9]+ passed, [0-9]+ failed' | tail -1)
+    if [ -z "$last" ]; then echo "$out" | tail -20; count 0 1; return; fi
+    echo "$last"
+    count "$(echo "$last" | awk '{print $1}')" "$(echo "$last" | awk '{print $3}')"
+}
 want() { case " $SUITES " in *" $1 "*) return 0;; esac; return 1; }
 
 note "dependencies"
@@ -94,6 +107,16 @@ SQL
     # A file that died before its plan finished counts as one failure.
     d=$(echo "$out" | grep -cE 'Dubious|Bad plan|No plan found')
     count "$p" $((f + d))
+fi
+
+if want load; then
+    note "load: concurrent backends, faults, fd and memory leaks (test/load)"
+    run_counted bash test/load/run.sh
+fi
+
+if want asan; then
+    note "AddressSanitizer: pgTAP suites and load test on a sanitized build (test/asan)"
+    run_counted bash test/asan/run.sh
 fi
 
 echo
