@@ -543,7 +543,9 @@ smtp_conn_command(SmtpConn *conn, const char *verb, const char *arg,
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("SMTP command argument contains a carriage return, line feed or NUL"),
-				 errdetail("Such a character would end the %s command early and let the rest be read as another command.", verb),
+				 errdetail("Such a character would end the %s command early and let the rest be read as another command.",
+						   smtp_text_is_safe(verb, verblen) ?
+						   smtp_conn_command_label(conn, verb) : "SMTP"),
 				 errhint("Nothing was sent; remove the line break from the argument.")));
 
 	conn->busy = true;
