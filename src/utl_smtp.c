@@ -97,15 +97,37 @@ arg_utf8(FunctionCallInfo fcinfo, int argno, int *len)
 	return u;
 }
 
-/* The connection a record names; in_data as for smtp_conn_get. */
-static SmtpConn *
-conn_arg(FunctionCallInfo fcinfo, bool in_data)
+/*
+ * The (slot, nonce) a connection record in argument 0 carries; false if
+ * the record or either field is NULL.
+ */
+static bool
+record_handle(FunctionCallInfo fcinfo, int *slot, int32 *nonce)
 {
 	HeapTupleHeader rec;
 	bool		null1;
 	bool		null2;
-	Datum		slot;
-	Datum		nonce;
+	Datum		s;
+	Datum		n;
+
+	if (PG_ARGISNULL(0))
+		return false;
+	rec = PG_GETARG_HEAPTUPLEHEADER(0);
+	s = GetAttributeByName(rec, "private_tcp_con", &null1);
+	n = GetAttributeByName(rec, "private_state", &null2);
+	if (null1 || null2)
+		return false;
+	*slot = DatumGetInt32(s);
+	*nonce = DatumGetInt32(n);
+	return true;
+}
+
+/* The connection a record names; in_data as for smtp_conn_get. */
+static SmtpConn *
+conn_arg(FunctionCallInfo fcinfo, bool in_data)
+{
+	int			slot = -1;
+	int32		nonce = 0;
 
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
@@ -113,12 +135,9 @@ conn_arg(FunctionCallInfo fcinfo, bool in_data)
 				 errmsg("invalid SMTP connection"),
 				 errdetail("The connection is NULL."),
 				 errhint("Open a connection with utl_smtp.open_connection.")));
-	rec = PG_GETARG_HEAPTUPLEHEADER(0);
-	slot = GetAttributeByName(rec, "private_tcp_con", &null1);
-	nonce = GetAttributeByName(rec, "private_state", &null2);
-	if (null1 || null2)
-		return smtp_conn_get(-1, 0, in_data);
-	return smtp_conn_get(DatumGetInt32(slot), DatumGetInt32(nonce), in_data);
+	if (!record_handle(fcinfo, &slot, &nonce))
+		slot = -1;
+	return smtp_conn_get(slot, nonce, in_data);
 }
 
 /* A utl_smtp.reply datum (code, text) for the given tuple descriptor. */
@@ -577,22 +596,12 @@ utl_smtp_command_replies(PG_FUNCTION_ARGS)
 Datum
 utl_smtp_close_connection(PG_FUNCTION_ARGS)
 {
-	HeapTupleHeader rec;
-	bool		null1;
-	bool		null2;
-	Datum		slot;
-	Datum		nonce;
+	int			slot;
+	int32		nonce;
 	SmtpConn   *conn;
 
-	if (PG_ARGISNULL(0))
-		PG_RETURN_VOID();
-	rec = PG_GETARG_HEAPTUPLEHEADER(0);
-	slot = GetAttributeByName(rec, "private_tcp_con", &null1);
-	nonce = GetAttributeByName(rec, "private_state", &null2);
-	if (null1 || null2)
-		PG_RETURN_VOID();
-	conn = smtp_conn_lookup(DatumGetInt32(slot), DatumGetInt32(nonce));
-	if (conn != NULL)
+	if (record_handle(fcinfo, &slot, &nonce) &&
+		(conn = smtp_conn_lookup(slot, nonce)) != NULL)
 		smtp_conn_close(conn);
 	PG_RETURN_VOID();
 }
